@@ -1,0 +1,39 @@
+"""
+### build_marts
+
+Runs whenever `ingest_mentions` loads an interval (the `listening_mentions` asset) and
+rebuilds the marts (`sql/mart_*.sql`) for the local days that interval touched, in one
+transaction. A manual run rebuilds every day.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from airflow.sdk import Asset, dag, get_current_context, task
+
+MENTIONS = Asset(name="listening_mentions", uri="file:///listening/warehouse/fct_mention")
+
+
+@dag(
+    schedule=[MENTIONS],
+    start_date=datetime(2026, 11, 1, tzinfo=UTC),
+    catchup=False,
+    max_active_runs=1,
+    tags=["listening", "marts"],
+    default_args={"owner": "data-eng", "retries": 2, "retry_delay": timedelta(minutes=1)},
+    doc_md=__doc__,
+)
+def build_marts():
+    @task
+    def build() -> dict:
+        from listening.tasks import build_marts as rebuild
+        from listening.tasks import dates_from_asset_events
+
+        dates = dates_from_asset_events(get_current_context().get("triggering_asset_events"))
+        return rebuild(dates)
+
+    build()
+
+
+build_marts()

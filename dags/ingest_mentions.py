@@ -1,0 +1,89 @@
+"""
+### ingest_mentions
+
+Hourly: crawl every enabled source for the data interval (one mapped task per source),
+land the raw responses in the lake, then parse, match brands, normalise and dedupe,
+score sentiment (SnowNLP), validate (Great Expectations) and load the warehouse in one
+transaction. Emits the `listening_mentions` asset, which triggers `build_marts`.
+
+The window is the run's data interval (`CronDataIntervalTimetable`), so re-runs and
+backfills are idempotent. The `window_start` / `window_end` params (ISO 8601, UTC)
+override it for wide manual runs, such as the demo drive of `make run`.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from airflow.sdk import Asset, CronDataIntervalTimetable, Param, dag, get_current_context, task
+
+MENTIONS = Asset(name="listening_mentions", uri="file:///listening/warehouse/fct_mention")
+
+
+def _window():
+    from listening.tasks import window_from
+
+    ctx = get_current_context()
+    return window_from(ctx["params"], ctx.get("data_interval_start"), ctx.get("data_interval_end"))
+
+
+@dag(
+    schedule=CronDataIntervalTimetable("0 * * * *", timezone="UTC"),
+    start_date=datetime(2026, 11, 1, tzinfo=UTC),
+    catchup=False,
+    max_active_runs=1,
+    tags=["listening", "ingest"],
+    default_args={"owner": "data-eng", "retries": 2, "retry_delay": timedelta(minutes=2)},
+    params={
+        "window_start": Param(None, type=["null", "string"], description="override: window start, ISO UTC"),
+        "window_end": Param(None, type=["null", "string"], description="override: window end, ISO UTC"),
+    },
+    doc_md=__doc__,
+)
+def ingest_mentions():
+    @task
+    def plan() -> list[str]:
+        from listening.tasks import plan_sources
+
+        return plan_sources()
+
+    @task(pool="listening_crawl", max_active_tis_per_dagrun=2)
+    def crawl(source_id: str) -> dict:
+        from listening.tasks import crawl_source
+
+        return crawl_source(source_id, _window())
+
+    @task(trigger_rule="all_done")
+    def transform(crawls: list) -> dict:
+        from listening.tasks import transform_interval
+
+        return transform_interval(_window(), list(crawls))
+
+    @task
+    def score(transformed: dict) -> dict:
+        from listening.tasks import score_interval
+
+        return score_interval(_window(), transformed)
+
+    @task
+    def validate(crawls: list, transformed: dict, scored: dict) -> dict:
+        from listening.tasks import validate_interval
+
+        return validate_interval(_window(), list(crawls), transformed, scored)
+
+    @task(outlets=[MENTIONS])
+    def load(crawls: list, transformed: dict, validated: dict) -> dict:
+        from listening.tasks import load_interval
+
+        result = load_interval(_window(), list(crawls), transformed, validated)
+        get_current_context()["outlet_events"][MENTIONS].extra = {"interval": result["interval"],
+                                                                  "dates": result["dates"]}
+        return result
+
+    crawls = crawl.expand(source_id=plan())
+    transformed = transform(crawls)
+    scored = score(transformed)
+    load(crawls, transformed, validate(crawls, transformed, scored))
+
+
+ingest_mentions()

@@ -1,0 +1,175 @@
+"""The object store ("lake"): a local folder by default, or S3 through boto3.
+
+Layout::
+
+    raw/source=<id>/date=YYYY-MM-DD/hour=HH/<interval>.jsonl.gz   every HTTP response, with fetch metadata
+    staged/<interval>/<step>.jsonl.gz                             mentions after each processing step
+
+``date``/``hour`` are the UTC start of the data interval and ``<interval>`` is
+:attr:`listening.model.Window.key`, so re-running an interval overwrites its own
+objects and nothing else.
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import json
+import os
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+from listening.config import project_root
+from listening.model import Window
+
+
+def default_lake_url() -> str:
+    return os.environ.get("LISTENING_LAKE_URL") or str(project_root() / "data" / "lake")
+
+
+def raw_key(source_id: str, window: Window) -> str:
+    s = window.start
+    return f"raw/source={source_id}/date={s:%Y-%m-%d}/hour={s:%H}/{window.key}.jsonl.gz"
+
+
+def staged_key(window: Window, step: str) -> str:
+    return f"staged/{window.key}/{step}.jsonl.gz"
+
+
+def encode_jsonl(records: Iterable[dict[str, Any]]) -> bytes:
+    buf = io.BytesIO()
+    # mtime=0: the same records always give the same bytes
+    with gzip.GzipFile(fileobj=buf, mode="wb", mtime=0) as gz:
+        for r in records:
+            gz.write(json.dumps(r, ensure_ascii=False, separators=(",", ":")).encode("utf-8"))
+            gz.write(b"\n")
+    return buf.getvalue()
+
+
+def decode_jsonl(data: bytes) -> Iterator[dict[str, Any]]:
+    for line in gzip.decompress(data).splitlines():
+        if line.strip():
+            yield json.loads(line)
+
+
+class Lake(ABC):
+    url: str
+
+    @abstractmethod
+    def put(self, key: str, data: bytes) -> str:
+        ...
+
+    @abstractmethod
+    def get(self, key: str) -> bytes:
+        ...
+
+    @abstractmethod
+    def exists(self, key: str) -> bool:
+        ...
+
+    @abstractmethod
+    def list(self, prefix: str) -> list[str]:
+        ...
+
+    def uri(self, key: str) -> str:
+        return f"{self.url.rstrip('/')}/{key}"
+
+    def put_jsonl(self, key: str, records: Iterable[dict[str, Any]]) -> str:
+        return self.put(key, encode_jsonl(records))
+
+    def get_jsonl(self, key: str) -> list[dict[str, Any]]:
+        return list(decode_jsonl(self.get(key)))
+
+
+class LocalLake(Lake):
+    def __init__(self, root: str | os.PathLike[str]):
+        self.root = Path(root).resolve()
+        self.url = str(self.root)
+
+    def _path(self, key: str) -> Path:
+        p = (self.root / key).resolve()
+        if self.root not in p.parents:
+            raise ValueError(f"lake key escapes the lake root: {key!r}")
+        return p
+
+    def put(self, key: str, data: bytes) -> str:
+        p = self._path(key)
+        p.parent.mkdir(parents=True, exist_ok=True)
+        tmp = p.with_name(p.name + ".tmp")
+        tmp.write_bytes(data)
+        os.replace(tmp, p)  # atomic: readers never see half an object
+        return key
+
+    def get(self, key: str) -> bytes:
+        try:
+            return self._path(key).read_bytes()
+        except FileNotFoundError:
+            raise FileNotFoundError(f"lake object not found: {self.uri(key)}") from None
+
+    def exists(self, key: str) -> bool:
+        return self._path(key).is_file()
+
+    def list(self, prefix: str) -> list[str]:
+        base = self.root
+        out = []
+        for p in base.rglob("*"):
+            if p.is_file() and not p.name.endswith(".tmp"):
+                k = p.relative_to(base).as_posix()
+                if k.startswith(prefix):
+                    out.append(k)
+        return sorted(out)
+
+
+class S3Lake(Lake):
+    def __init__(self, url: str, client_kwargs: dict[str, Any] | None = None, client: Any = None):
+        if not url.startswith("s3://"):
+            raise ValueError(f"not an s3:// URL: {url!r}")
+        rest = url[5:]
+        self.bucket, _, prefix = rest.partition("/")
+        if not self.bucket:
+            raise ValueError(f"no bucket in lake URL {url!r}")
+        self.prefix = prefix.strip("/")
+        self.url = url.rstrip("/")
+        if client is None:
+            import boto3
+
+            client = boto3.client("s3", **(client_kwargs or {}))
+        self.client = client
+
+    def _k(self, key: str) -> str:
+        return f"{self.prefix}/{key}" if self.prefix else key
+
+    def put(self, key: str, data: bytes) -> str:
+        self.client.put_object(Bucket=self.bucket, Key=self._k(key), Body=data)
+        return key
+
+    def get(self, key: str) -> bytes:
+        try:
+            return self.client.get_object(Bucket=self.bucket, Key=self._k(key))["Body"].read()
+        except self.client.exceptions.NoSuchKey:
+            raise FileNotFoundError(f"lake object not found: {self.uri(key)}") from None
+
+    def exists(self, key: str) -> bool:
+        resp = self.client.list_objects_v2(Bucket=self.bucket, Prefix=self._k(key), MaxKeys=1)
+        return any(o["Key"] == self._k(key) for o in resp.get("Contents", []))
+
+    def list(self, prefix: str) -> list[str]:
+        out = []
+        strip = len(self.prefix) + 1 if self.prefix else 0
+        for page in self.client.get_paginator("list_objects_v2").paginate(
+            Bucket=self.bucket, Prefix=self._k(prefix)
+        ):
+            out.extend(o["Key"][strip:] for o in page.get("Contents", []))
+        return sorted(out)
+
+
+def open_lake(url: str | None = None, s3_client_kwargs: dict[str, Any] | None = None) -> Lake:
+    """``s3://bucket/prefix`` or a local folder path (``file://`` accepted)."""
+    url = url or default_lake_url()
+    if url.startswith("s3://"):
+        return S3Lake(url, s3_client_kwargs)
+    if url.startswith("file://"):
+        url = url[7:]
+    return LocalLake(url)
