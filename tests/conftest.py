@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
+import tempfile
 import uuid
 from pathlib import Path
 
@@ -10,7 +13,22 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 os.environ.setdefault("LISTENING_HOME", str(ROOT))
-os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
+
+# Tests never touch the project's own .airflow/ or data/: a private Airflow home, lake and
+# warehouse per test session (set before anything imports Airflow).
+_SESSION_DIR = Path(tempfile.mkdtemp(prefix="listening-tests-"))
+os.environ["AIRFLOW_HOME"] = str(_SESSION_DIR / "airflow")
+os.environ["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] = f"sqlite:///{_SESSION_DIR / 'airflow' / 'airflow.db'}"
+os.environ["AIRFLOW__CORE__DAGS_FOLDER"] = str(ROOT / "dags")
+os.environ["AIRFLOW__CORE__PLUGINS_FOLDER"] = str(ROOT / "plugins")
+os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
+os.environ["AIRFLOW__LOGGING__BASE_LOG_FOLDER"] = str(_SESSION_DIR / "airflow" / "logs")
+os.environ["LISTENING_LAKE_URL"] = str(_SESSION_DIR / "lake")
+os.environ["LISTENING_WAREHOUSE_URL"] = f"sqlite:///{_SESSION_DIR / 'warehouse.db'}"
+os.environ.setdefault("LISTENING_CACHE_DIR", str(_SESSION_DIR / "cache"))
+for _var in ("LISTENING_CONFIG", "LISTENING_DEMO_URL", "AIRFLOW_CONN_LISTENING_SMTP", "AIRFLOW_CONN_LISTENING_LAKE",
+             "AIRFLOW_CONN_LISTENING_WAREHOUSE"):
+    os.environ.pop(_var, None)
 
 PG_URL = os.environ.get("LISTENING_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 
@@ -69,3 +87,14 @@ def demo_server():
 
     with DemoServer() as s:
         yield s
+
+
+@pytest.fixture(scope="session")
+def airflow_db():
+    """A migrated Airflow metadata DB in the session's private AIRFLOW_HOME."""
+    home = Path(os.environ["AIRFLOW_HOME"])
+    home.mkdir(parents=True, exist_ok=True)
+    airflow = Path(sys.executable).with_name("airflow")
+    res = subprocess.run([str(airflow), "db", "migrate"], capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0, res.stdout[-2000:] + res.stderr[-2000:]
+    return home

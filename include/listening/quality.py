@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -75,9 +76,14 @@ def _expectation_label(cfg: Any) -> str:
 
 
 def _run_suite(df: Any, suite_json: dict[str, Any], params: dict[str, Any]) -> list[Any]:
+    os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")  # no usage statistics calls home
+    os.environ.setdefault("TQDM_DISABLE", "1")  # no progress bars in task logs
     import great_expectations as gx
 
+    from great_expectations.data_context.types.base import ProgressBarsConfig
+
     ctx = gx.get_context(mode="ephemeral")
+    ctx.variables.progress_bars = ProgressBarsConfig(globally=False)
     batch_def = (
         ctx.data_sources.add_pandas("listening")
         .add_dataframe_asset(suite_json["name"])

@@ -1,0 +1,78 @@
+"""airflow_settings.yaml (Astro schema) is applied to the Airflow DB, idempotently, including removals."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+SETTINGS = """
+airflow:
+  connections:
+    - conn_id: listening_smtp
+      conn_type: smtp
+      conn_host: 127.0.0.1
+      conn_port: 2525
+      conn_extra: {"from_email": "bot@example.com"}
+    - conn_id: extra_conn
+      conn_type: http
+      conn_host: example.com
+  pools:
+    - pool_name: listening_crawl
+      pool_slot: 3
+      pool_description: crawl
+  variables:
+    - variable_name: listening_report_recipients
+      variable_value: a@example.com, b@example.com
+"""
+
+
+def test_apply_update_and_remove(airflow_db, tmp_path):
+    from airflow.models import Connection, Variable
+    from airflow.models.pool import Pool
+    from airflow.utils.session import create_session
+
+    from listening.airflow_glue import apply_settings_file
+
+    state = tmp_path / "state.json"
+    f = tmp_path / "airflow_settings.yaml"
+    f.write_text(SETTINGS)
+    assert apply_settings_file(f, state) == {"connections": 2, "pools": 1, "variables": 1, "removed": 0}
+    apply_settings_file(f, state)  # twice: no duplicates, no errors
+    with create_session() as s:
+        c = s.query(Connection).filter(Connection.conn_id == "listening_smtp").one()
+        assert (c.host, c.port, json.loads(c.extra)["from_email"]) == ("127.0.0.1", 2525, "bot@example.com")
+        assert s.query(Pool).filter(Pool.pool == "listening_crawl").one().slots == 3
+    assert Variable.get("listening_report_recipients") == "a@example.com, b@example.com"
+
+    # a change takes effect; a removed entry disappears
+    f.write_text(SETTINGS.replace("2525", "2626").replace("pool_slot: 3", "pool_slot: 1")
+                 .replace("    - conn_id: extra_conn\n      conn_type: http\n      conn_host: example.com\n", ""))
+    counts = apply_settings_file(f, state)
+    assert counts["removed"] == 1
+    with create_session() as s:
+        assert s.query(Connection).filter(Connection.conn_id == "listening_smtp").one().port == 2626
+        assert s.query(Connection).filter(Connection.conn_id == "extra_conn").one_or_none() is None
+        assert s.query(Pool).filter(Pool.pool == "listening_crawl").one().slots == 1
+
+
+def test_bad_file_is_reported(tmp_path):
+    from listening.airflow_glue import SettingsFileError, read_settings_file
+
+    f = tmp_path / "s.yaml"
+    f.write_text("airflow:\n  connections:\n    - conn_type: http\n")
+    with pytest.raises(SettingsFileError, match=r"airflow.connections\[0\]: 'conn_id' is required"):
+        read_settings_file(f)
+    f.write_text("connections: []\n")
+    with pytest.raises(SettingsFileError, match="top-level 'airflow:'"):
+        read_settings_file(f)
+
+
+def test_bundled_settings_file_is_valid():
+    from pathlib import Path
+
+    from listening.airflow_glue import read_settings_file
+
+    spec = read_settings_file(Path(__file__).resolve().parents[1] / "airflow_settings.yaml")
+    assert any(p["pool_name"] == "listening_crawl" for p in spec["pools"])
+    assert any(v["variable_name"] == "listening_report_recipients" for v in spec["variables"])
