@@ -6,13 +6,13 @@ from datetime import datetime
 
 import pytest
 from sqlalchemy import func, select
+from weibo_fixtures import mblog, raw, search_page
 
 from listening import pipeline
 from listening import warehouse as wh
 from listening.lake import LocalLake, raw_key
 from listening.model import Window
 from listening.quality import BatchRejected, validate_batch
-from weibo_fixtures import mblog, raw, search_page
 
 WINDOW = Window.parse("2026-11-01T00:00:00Z", "2026-11-01T01:00:00Z")  # 08:00-09:00 in Shanghai
 

@@ -6,15 +6,16 @@ import email
 import html
 from datetime import date, datetime
 from email import policy
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select
+from weibo_fixtures import mblog, raw, search_page
 
 from listening import pipeline, report
 from listening import warehouse as wh
 from listening.lake import LocalLake, raw_key
 from listening.model import Window
-from weibo_fixtures import mblog, raw, search_page
 
 WINDOW = Window.parse("2026-11-01T16:00:00Z", "2026-11-02T16:00:00Z")  # local day 2026-11-02
 HOSTILE = "极光X5 太差了，垃圾，电池爆炸 <script>alert('x')</script><img src=x onerror=alert(1)>"
@@ -47,7 +48,7 @@ def loaded(config, tmp_path):
 def test_report_numbers_match_marts_and_text_is_escaped(config, loaded, tmp_path):
     res = report.daily_report(loaded, config, date(2026, 11, 2), None, ["m@example.com"], tmp_path / "out")
     assert res["sent"] is False
-    page = open(res["html"], encoding="utf-8").read()
+    page = Path(res["html"]).read_text(encoding="utf-8")
     assert "<script>" not in page and "&lt;script&gt;" in page
     assert "<img src=x" not in page and "onerror" in page  # present only as escaped text
     assert "<b>bad</b>" not in page and "&lt;b&gt;bad&lt;/b&gt;" in page
@@ -61,7 +62,7 @@ def test_report_numbers_match_marts_and_text_is_escaped(config, loaded, tmp_path
     aurora = next(b for b in data["brands"] if b["id"] == "aurora")
     assert aurora["mentions"] == 2
     assert aurora["top_negative"] and "<script>" in aurora["top_negative"][0]["text"]  # raw in data, escaped in HTML
-    msg = email.message_from_bytes(open(res["eml"], "rb").read(), policy=policy.default)
+    msg = email.message_from_bytes(Path(res["eml"]).read_bytes(), policy=policy.default)
     assert msg.get_content_type() == "multipart/alternative"
     kinds = [p.get_content_type() for p in msg.iter_parts()]
     assert kinds == ["text/plain", "text/html"]
@@ -77,7 +78,7 @@ def test_safe_link_only_http():
 
 def test_empty_day_says_so(config, loaded, tmp_path):
     res = report.daily_report(loaded, config, date(2026, 11, 20), None, [], tmp_path / "out")
-    page = open(res["html"], encoding="utf-8").read()
+    page = Path(res["html"]).read_text(encoding="utf-8")
     assert "No mentions were loaded for this day" in page
     assert "no data loaded for this day" in page
     assert res["complete"] is False

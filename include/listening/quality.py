@@ -79,7 +79,6 @@ def _run_suite(df: Any, suite_json: dict[str, Any], params: dict[str, Any]) -> l
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")  # no usage statistics calls home
     os.environ.setdefault("TQDM_DISABLE", "1")  # no progress bars in task logs
     import great_expectations as gx
-
     from great_expectations.data_context.types.base import ProgressBarsConfig
 
     ctx = gx.get_context(mode="ephemeral")
