@@ -17,7 +17,7 @@ MENTIONS = Asset(name="listening_mentions", uri="file:///listening/warehouse/fct
 
 @dag(
     schedule=[MENTIONS],
-    start_date=datetime(2026, 11, 1, tzinfo=UTC),
+    start_date=datetime(2026, 10, 1, tzinfo=UTC),
     catchup=False,
     max_active_runs=1,
     tags=["listening", "marts"],

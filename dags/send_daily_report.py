@@ -20,7 +20,7 @@ LOCAL_TZ = "Asia/Shanghai"
 
 @dag(
     schedule=CronTriggerTimetable("0 9 * * *", timezone=LOCAL_TZ),
-    start_date=datetime(2026, 11, 1, tzinfo=ZoneInfo(LOCAL_TZ)),
+    start_date=datetime(2026, 10, 1, tzinfo=ZoneInfo(LOCAL_TZ)),
     catchup=False,
     tags=["listening", "report"],
     default_args={"owner": "data-eng", "retries": 2, "retry_delay": timedelta(minutes=5)},

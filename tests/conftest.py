@@ -26,6 +26,7 @@ os.environ["AIRFLOW__LOGGING__BASE_LOG_FOLDER"] = str(_SESSION_DIR / "airflow" /
 os.environ["LISTENING_LAKE_URL"] = str(_SESSION_DIR / "lake")
 os.environ["LISTENING_WAREHOUSE_URL"] = f"sqlite:///{_SESSION_DIR / 'warehouse.db'}"
 os.environ.setdefault("LISTENING_CACHE_DIR", str(_SESSION_DIR / "cache"))
+os.environ["LISTENING_REPORTS_DIR"] = str(_SESSION_DIR / "reports")
 for _var in ("LISTENING_CONFIG", "LISTENING_DEMO_URL", "AIRFLOW_CONN_LISTENING_SMTP", "AIRFLOW_CONN_LISTENING_LAKE",
              "AIRFLOW_CONN_LISTENING_WAREHOUSE"):
     os.environ.pop(_var, None)

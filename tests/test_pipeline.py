@@ -146,3 +146,33 @@ def test_too_many_bad_rows_rejects_batch_and_records_it(config, tmp_path):
         b = c.execute(select(wh.etl_batch)).one()
         assert b.status == "rejected" and b.loaded == 0 and b.quarantined == 1
         assert c.execute(select(func.count()).select_from(wh.fct_mention)).scalar_one() == 0
+
+
+def test_reprocessing_with_a_changed_query_removes_stale_facts(config, tmp_path):
+    from listening.config import Brand
+    from listening.query import parse_query
+
+    config = type(config)(**{**config.__dict__, "max_bad_share": 0.5})
+    lake = LocalLake(tmp_path / "lake")
+    engine = wh.get_engine(f"sqlite:///{tmp_path / 'wh.db'}")
+    _run(config, lake, engine)
+    assert "5000000000000008" in _facts(engine)  # matched aurora and xingchen
+    # narrow the queries: #8 (a comparison post) no longer matches anything
+    brands = []
+    for b in config.brands:
+        q = f"({b.query_text}) NOT 对比"
+        brands.append(Brand(b.id, b.name, q, parse_query(q), b.search_keywords, b.competitors, b.owned_accounts))
+    narrowed = type(config)(**{**config.__dict__, "brands": tuple(brands)})
+    _run(narrowed, lake, engine)
+    facts = _facts(engine)
+    assert "5000000000000008" not in facts and "5000000000000001" in facts
+    with engine.connect() as c:
+        assert not c.execute(select(wh.bridge_mention_brand)
+                             .where(wh.bridge_mention_brand.c.mention_id == "weibo:5000000000000008")).all()
+
+
+def test_window_local_days(config):
+    w = Window.parse("2026-11-01T15:00:00Z", "2026-11-01T17:00:00Z")  # 23:00-01:00 in Shanghai
+    assert sorted(d.isoformat() for d in pipeline.window_local_days(w, config)) == ["2026-11-01", "2026-11-02"]
+    w = Window.parse("2026-10-31T16:00:00Z", "2026-11-01T16:00:00Z")  # exactly one local day
+    assert [d.isoformat() for d in pipeline.window_local_days(w, config)] == ["2026-11-01"]

@@ -23,6 +23,10 @@ from listening.query import QuerySyntaxError, parse_query
         ("NOT 广告 AND 极光", "极光新品", ["极光"]),
         ("极光 OR 星辰", "星辰和极光对比", ["极光", "星辰"]),
         ("ＡＵＲＯＲＡ", "aurora fans", ["ＡＵＲＯＲＡ"]),  # NFKC full-width
+        ("星辰s", "星辰S3 到了", None),
+        ("星辰s*", "星辰S3 到了", ["星辰s*"]),
+        ("pro*", "极光X5 Pro版", ["pro*"]),
+        ("pro*", "improve", None),  # the start still needs a boundary
     ],
 )
 def test_match(query, text, expected):

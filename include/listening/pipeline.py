@@ -134,9 +134,12 @@ def _score_text(m: Mention, own_clean: str) -> str:
     return normalise(m.quoted_text).clean
 
 
-def process_mentions(config: Config, mentions: list[Mention], window: Window,
-                     windowed: bool = True) -> tuple[list[Mention], dict[str, int]]:
-    """Normalise, match brands, flag spam, keep only the window (for sources that are not windowed)."""
+def process_mentions(config: Config, mentions: list[Mention], window: Window, windowed: bool = True,
+                     unmatched_ids: list[str] | None = None) -> tuple[list[Mention], dict[str, int]]:
+    """Normalise, match brands, flag spam, keep only the window (for sources that are not windowed).
+
+    The native ids of posts that match no brand are appended to ``unmatched_ids`` when given.
+    """
     stats = {"parsed": len(mentions), "out_of_window": 0, "unmatched": 0, "no_text": 0}
     out: list[Mention] = []
     for m in mentions:
@@ -156,6 +159,8 @@ def process_mentions(config: Config, mentions: list[Mention], window: Window,
                 matched[b.id] = terms
         if not matched:
             stats["unmatched"] += 1
+            if unmatched_ids is not None:
+                unmatched_ids.append(m.native_id)
             continue
         m.brands = sorted(matched)
         m.matched_terms = matched
@@ -164,9 +169,10 @@ def process_mentions(config: Config, mentions: list[Mention], window: Window,
             stats["no_text"] += 1
         m.hashtags = list(own.hashtags)
         m.is_spam = any(p.search(own.display) or p.search(own.clean) for p in config.spam_patterns)
-        m.content_hash = content_key(own.match)
+        m.content_hash = content_key(own.clean.casefold())
         # a repost belongs to the story of its original; identical copies share one story
-        basis = normalise(m.quoted_text).match if m.quoted_text and m.retweet_of else own.match
+        basis = normalise(m.quoted_text).clean if m.quoted_text and m.retweet_of else own.clean
+        basis = basis.casefold()
         m.story_id = content_key(basis)
         out.append(m)
     return out, stats
@@ -187,6 +193,7 @@ def transform(config: Config, window: Window, crawls: list[dict[str, Any]], lake
               settings: Settings) -> dict[str, Any]:
     """Parse every crawled source's raw responses into canonical, matched, deduplicated mentions."""
     all_mentions: list[Mention] = []
+    dropped: list[dict[str, str]] = []
     per_source: dict[str, dict[str, Any]] = {}
     for c in crawls:
         sid = c["source"]
@@ -200,7 +207,10 @@ def transform(config: Config, window: Window, crawls: list[dict[str, Any]], lake
         parsed = conn.parse(records, window)
         for m in parsed.mentions:
             m.raw_ref = c["raw_key"]
-        kept, stats = process_mentions(config, parsed.mentions, window, windowed=conn.windowed)
+        unmatched: list[str] = []
+        kept, stats = process_mentions(config, parsed.mentions, window, windowed=conn.windowed,
+                                       unmatched_ids=unmatched)
+        dropped.extend({"mention_id": f"{sid}:{nid}", "reason": "matches no brand"} for nid in unmatched)
         kept, dups = dedupe(kept)
         st.update(stats)
         st["duplicates"] = dups
@@ -208,8 +218,10 @@ def transform(config: Config, window: Window, crawls: list[dict[str, Any]], lake
         all_mentions.extend(kept)
     key = staged_key(window, "transformed")
     lake.put_jsonl(key, (m.to_json() for m in all_mentions))
-    log.info("transform %s: %d mentions kept", window.key, len(all_mentions))
-    return {"key": key, "mentions": len(all_mentions), "per_source": per_source}
+    dropped_key = staged_key(window, "dropped")
+    lake.put_jsonl(dropped_key, dropped)
+    log.info("transform %s: %d mentions kept, %d match no brand", window.key, len(all_mentions), len(dropped))
+    return {"key": key, "dropped_key": dropped_key, "mentions": len(all_mentions), "per_source": per_source}
 
 
 # ---- score --------------------------------------------------------------------------------------------
@@ -318,6 +330,8 @@ def load(config: Config, window: Window, crawls: list[dict[str, Any]], transform
     rows = lake.get_jsonl(validated["key"]) if validated else []
     qkey = (validated or {}).get("quarantine_key") or staged_key(window, "quarantine")
     quarantined = lake.get_jsonl(qkey) if lake.exists(qkey) else []
+    dkey = transformed.get("dropped_key")
+    dropped = lake.get_jsonl(dkey) if dkey and lake.exists(dkey) else []
     now = wh.now_utc()
     wh.create_schema(engine)
     loaded_per_source: dict[str, int] = {}
@@ -377,6 +391,16 @@ def load(config: Config, window: Window, crawls: list[dict[str, Any]], transform
                     if last > a["last_seen_at"]:
                         a["last_seen_at"] = last
             wh.upsert(conn, wh.dim_author, list(authors.values()), ["author_key"])
+        # Re-processing can change a verdict: a post that no longer matches any brand (the query
+        # changed) or that now fails validation must not stay in the facts from an earlier load.
+        # (Posts that a re-crawl simply does not return are kept: nothing is lost.)
+        gone = [d["mention_id"] for d in dropped] + [f"{q['row']['source_id']}:{q['row']['native_id']}"
+                                                    for q in quarantined]
+        if status == "loaded":
+            for i in range(0, len(gone), 500):
+                part = gone[i:i + 500]
+                conn.execute(wh.delete(wh.bridge_mention_brand).where(wh.bridge_mention_brand.c.mention_id.in_(part)))
+                conn.execute(wh.delete(wh.fct_mention).where(wh.fct_mention.c.mention_id.in_(part)))
         wh.upsert(conn, wh.fct_mention, facts, ["mention_id"])
         mention_ids = [f["mention_id"] for f in facts]
         for i in range(0, len(mention_ids), 500):
@@ -440,4 +464,13 @@ def load(config: Config, window: Window, crawls: list[dict[str, Any]], transform
              len(quarantined))
     return {"interval": window.key, "loaded": len(facts), "brand_links": len(bridges),
             "quarantined": len(quarantined), "status": status,
-            "dates": sorted(d.isoformat() for d in days)}
+            "dates": sorted(d.isoformat() for d in days | window_local_days(window, config))}
+
+
+def window_local_days(window: Window, config: Config) -> set[Any]:
+    """Every local day (config timezone) the window overlaps: the marts to rebuild after a load."""
+    from datetime import timedelta
+
+    first = window.start.astimezone(config.tz).date()
+    last = (window.end - timedelta(microseconds=1)).astimezone(config.tz).date()
+    return {first + timedelta(days=i) for i in range((last - first).days + 1)}

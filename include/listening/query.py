@@ -7,13 +7,14 @@ Grammar (keywords are case-insensitive; adjacency means AND)::
     and     := unary (["AND"] unary | "NOT" unary)*      # "a NOT b" is "a AND NOT b"
     unary   := "NOT" unary | near
     near    := primary ("NEAR/" n primary)*             # both within n characters
-    primary := TERM | "quoted phrase" | "(" query ")"
+    primary := TERM | TERM* | "quoted phrase" | "(" query ")"   # TERM* is a prefix
 
 Matching runs on text normalised by :func:`listening.text.match_form` (NFKC,
 Traditional to Simplified, case folding, whitespace squeezed); the query's terms
 are normalised the same way, so ``極光`` in a post matches ``极光`` in the query.
 CJK terms match as substrings; a term made of ASCII letters and digits matches
-only at word boundaries (``ios`` does not match ``bios``).  A syntax error
+only at word boundaries (``ios`` does not match ``bios``), unless it ends with ``*``
+(``星辰s*`` matches ``星辰S3``).  A syntax error
 raises :class:`QuerySyntaxError`, which names the 1-based character position.
 """
 
@@ -40,12 +41,14 @@ class Term:
 
     @classmethod
     def make(cls, written: str) -> Term:
-        norm = match_form(written)
-        # whitespace inside a phrase is optional ("星辰 S3" matches "星辰s3"); ASCII words need boundaries
+        prefix = written.endswith("*") and len(written.rstrip("*")) > 0
+        norm = match_form(written.rstrip("*") if prefix else written)
+        # whitespace inside a phrase is optional ("星辰 S3" matches "星辰s3"); ASCII words need
+        # boundaries, except at the end of a prefix term ("星辰s*" matches "星辰s3")
         body = r"\s*".join(re.escape(part) for part in norm.split())
         if norm[:1].isascii() and norm[:1].isalnum():
             body = r"(?<![a-z0-9_])" + body
-        if norm[-1:].isascii() and norm[-1:].isalnum():
+        if not prefix and norm[-1:].isascii() and norm[-1:].isalnum():
             body = body + r"(?![a-z0-9_])"
         return cls(written, norm, re.compile(body))
 
@@ -282,7 +285,7 @@ class _Parser:
     def parse_primary(self) -> Node:
         t = self.take()
         if t.kind == "term":
-            if not match_form(t.value):
+            if not match_form(t.value.rstrip("*")):
                 raise self.error(f"term {t.value!r} is empty after normalisation", t)
             return Node("term", term=Term.make(t.value))
         if t.kind == "lpar":

@@ -7,6 +7,7 @@ links are only emitted for http(s) URLs, so a post can never inject markup.
 from __future__ import annotations
 
 import json
+import os
 import smtplib
 import ssl
 from dataclasses import dataclass
@@ -27,7 +28,8 @@ def templates_dir() -> Path:
 
 
 def default_reports_dir() -> Path:
-    return project_root() / "data" / "reports"
+    env = os.environ.get("LISTENING_REPORTS_DIR")
+    return Path(env) if env else project_root() / "data" / "reports"
 
 
 def _pct_change(cur: float | None, prev: float | None) -> float | None:

@@ -8,7 +8,8 @@ Three forms of a post are kept side by side:
   (SnowNLP misreads Traditional text), NFKC, URLs / @handles / emoji removed,
   ``#topic#`` markers dropped but the topic words kept, Weibo emoticons such as
   ``[怒]`` turned into their word, whitespace squeezed.
-* ``match``: ``clean``-like, case folded, for brand queries and content hashes.
+* ``match``: for brand queries and content hashes: like ``clean`` but keeping @handles
+  and ``#topics#`` (a post addressed to ``@极光手机官方`` mentions the brand), case folded.
 """
 
 from __future__ import annotations
@@ -93,6 +94,8 @@ def normalise(raw: str, *, is_html: bool = False) -> NormalisedText:
     t = unicodedata.normalize("NFKC", display)
     urls = tuple(_URL_RE.findall(t))
     t = _URL_RE.sub(" ", t)
+    # brand queries see @handles and #topics# too: "@极光手机官方" is a mention of the brand
+    match = squeeze(to_simplified(_EMOJI_RE.sub("", _EMOTICON_RE.sub(" ", t)))).casefold()
     mentions = tuple(_MENTION_RE.findall(t))
     t = _MENTION_RE.sub(" ", t)
     hashtags = tuple(h.strip() for h in _HASHTAG_RE.findall(t))
@@ -105,7 +108,7 @@ def normalise(raw: str, *, is_html: bool = False) -> NormalisedText:
     return NormalisedText(
         display=display,
         clean=clean,
-        match=clean.casefold(),
+        match=match,
         urls=urls,
         mentions=mentions,
         hashtags=hashtags,

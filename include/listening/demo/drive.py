@@ -110,7 +110,7 @@ def run_demo(days: int | None = None) -> int:
                     "window_end": end.strftime("%Y-%m-%dT%H:%M:%SZ"),
                 })
             state = str(getattr(dr, "state", "unknown"))
-            _say(f"ingest_mentions  {day} (local day, {start:%Y-%m-%d %H:%M}Z..{end:%H:%M}Z): "
+            _say(f"ingest_mentions  {day} (local day = {start:%m-%d %H:%M}Z..{end:%m-%d %H:%M}Z): "
                  f"{state} in {time.monotonic() - t0:.1f}s")
             if "success" not in state:
                 failed += 1
