@@ -9,7 +9,7 @@ import pytest
 SETTINGS = """
 airflow:
   connections:
-    - conn_id: listening_smtp
+    - conn_id: settings_test_smtp
       conn_type: smtp
       conn_host: 127.0.0.1
       conn_port: 2525
@@ -18,11 +18,11 @@ airflow:
       conn_type: http
       conn_host: example.com
   pools:
-    - pool_name: listening_crawl
+    - pool_name: settings_test_pool
       pool_slot: 3
       pool_description: crawl
   variables:
-    - variable_name: listening_report_recipients
+    - variable_name: settings_test_recipients
       variable_value: a@example.com, b@example.com
 """
 
@@ -40,10 +40,10 @@ def test_apply_update_and_remove(airflow_db, tmp_path):
     assert apply_settings_file(f, state) == {"connections": 2, "pools": 1, "variables": 1, "removed": 0}
     apply_settings_file(f, state)  # twice: no duplicates, no errors
     with create_session() as s:
-        c = s.query(Connection).filter(Connection.conn_id == "listening_smtp").one()
+        c = s.query(Connection).filter(Connection.conn_id == "settings_test_smtp").one()
         assert (c.host, c.port, json.loads(c.extra)["from_email"]) == ("127.0.0.1", 2525, "bot@example.com")
-        assert s.query(Pool).filter(Pool.pool == "listening_crawl").one().slots == 3
-    assert Variable.get("listening_report_recipients") == "a@example.com, b@example.com"
+        assert s.query(Pool).filter(Pool.pool == "settings_test_pool").one().slots == 3
+    assert Variable.get("settings_test_recipients") == "a@example.com, b@example.com"
 
     # a change takes effect; a removed entry disappears
     f.write_text(SETTINGS.replace("2525", "2626").replace("pool_slot: 3", "pool_slot: 1")
@@ -51,9 +51,16 @@ def test_apply_update_and_remove(airflow_db, tmp_path):
     counts = apply_settings_file(f, state)
     assert counts["removed"] == 1
     with create_session() as s:
-        assert s.query(Connection).filter(Connection.conn_id == "listening_smtp").one().port == 2626
+        assert s.query(Connection).filter(Connection.conn_id == "settings_test_smtp").one().port == 2626
         assert s.query(Connection).filter(Connection.conn_id == "extra_conn").one_or_none() is None
-        assert s.query(Pool).filter(Pool.pool == "listening_crawl").one().slots == 1
+        assert s.query(Pool).filter(Pool.pool == "settings_test_pool").one().slots == 1
+
+    # an empty file removes everything this state file tracked: the shared test DB is left clean
+    f.write_text("airflow: {}\n")
+    assert apply_settings_file(f, state)["removed"] == 3
+    with create_session() as s:
+        assert s.query(Connection).filter(Connection.conn_id.like("settings_test%")).count() == 0
+        assert s.query(Pool).filter(Pool.pool == "settings_test_pool").one_or_none() is None
 
 
 def test_bad_file_is_reported(tmp_path):
