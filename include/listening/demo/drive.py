@@ -200,6 +200,13 @@ def print_summary(config: Any, report_day: date) -> None:
     _say("\nSource intervals (status / coverage):")
     for source_id, status, cov, n in s["coverage"]:
         _say(f"  {source_id:<10} {status:<9} {cov:<9} {n:>4}")
+    from listening.demo.evaluate import evaluate
+
+    ev = evaluate(engine)
+    _say(f"\nAgainst the demo's ground truth ({ev['items']} items): brand links precision "
+         f"{ev['brand_precision']:.1%}, recall {ev['brand_recall']:.1%}; spam precision {ev['spam_precision']:.1%}, "
+         f"recall {ev['spam_recall']:.1%}; sentiment label agrees with the intended tone for "
+         f"{ev['sentiment_agreement']:.1%} of {ev['sentiment_compared']} mentions (stock SnowNLP)")
     reports = default_reports_dir()
     _say(f"\nDaily report for {report_day}: {reports / f'sentiment-report-{report_day}.html'}")
     _say(f"                      (also .txt and .eml in {reports})")
