@@ -19,7 +19,7 @@ import yaml
 
 from listening.query import Query, QuerySyntaxError, parse_query
 
-SOURCE_KINDS = ("weibo_search", "rss")
+SOURCE_KINDS = ("weibo_search", "weibo_comments", "rss", "web", "vendor_drop")
 _ID_RE = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 
 
@@ -187,6 +187,91 @@ def _construct_mapping(loader: _StrictLoader, node: yaml.MappingNode, deep: bool
 _StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
 
 
+# ---- per-kind source params: a typo ("max_page") is an error, not a silent default ----------------------
+_COMMON_PARAMS = {
+    "timeout": "positive", "retries": "count", "backoff": "number", "min_interval": "number",
+    "max_bytes": "positive_int", "max_retry_after": "number", "pool": "string",
+}
+_KIND_PARAMS: dict[str, dict[str, str]] = {
+    "weibo_search": {"max_pages": "positive_int", "page_size": "positive_int", "keywords": "strings"},
+    "weibo_comments": {"posts_from": "string", "status_ids": "strings", "lookback_hours": "positive",
+                       "min_comments": "count", "max_posts": "positive_int", "max_pages": "positive_int",
+                       "brands_only": "bool"},
+    "rss": {"path": "string", "respect_robots": "bool", "max_crawl_delay": "positive"},
+    "web": {"pages": "strings", "index": "strings", "link_pattern": "regex", "max_articles": "positive_int",
+            "timezone": "timezone", "encoding": "codec", "selectors": "string_map", "respect_robots": "bool",
+            "max_crawl_delay": "positive"},
+    "vendor_drop": {"prefix": "string", "format": "choice:csv,tsv,jsonl", "columns": "string_map",
+                    "timestamp_format": "string", "timezone": "timezone", "encoding": "codec_or_auto",
+                    "delimiter": "char", "pattern": "regex"},
+}
+_REQUIRED_PARAMS = {"vendor_drop": ("prefix", "columns")}
+
+
+def _check_source_params(r: _Reader, kind: str, params: dict[str, Any], key: str) -> None:
+    import codecs
+
+    allowed = {**_COMMON_PARAMS, **_KIND_PARAMS.get(kind, {})}
+    r.unknown(params, key, set(allowed))
+    for name in _REQUIRED_PARAMS.get(kind, ()):
+        if name not in params:
+            raise r.fail(f"{key}.{name}", f"is required for kind {kind}")
+    for name, v in params.items():
+        rule, where = allowed[name], f"{key}.{name}"
+        number = isinstance(v, int | float) and not isinstance(v, bool)
+        if rule == "number" and not (number and v >= 0):
+            raise r.fail(where, f"expected a number >= 0, got {v!r}")
+        if rule == "positive" and not (number and v > 0):
+            raise r.fail(where, f"expected a number > 0, got {v!r}")
+        if rule == "positive_int" and not (isinstance(v, int) and not isinstance(v, bool) and v >= 1):
+            raise r.fail(where, f"expected a whole number >= 1, got {v!r}")
+        if rule == "count" and not (isinstance(v, int) and not isinstance(v, bool) and v >= 0):
+            raise r.fail(where, f"expected a whole number >= 0, got {v!r}")
+        if rule == "bool" and not isinstance(v, bool):
+            raise r.fail(where, f"expected true or false, got {v!r}")
+        textual = rule in ("string", "regex", "timezone", "codec", "codec_or_auto", "char") or rule.startswith("choice:")
+        if textual and (not isinstance(v, str) or not (v if rule == "char" else v.strip())):
+            raise r.fail(where, f"expected a non-empty string, got {v!r}")
+        if rule == "strings" and not (isinstance(v, list) and all(isinstance(x, str | int) and str(x).strip()
+                                                                  for x in v)):
+            raise r.fail(where, f"expected a list of non-empty strings, got {v!r}")
+        if rule == "string_map" and not (isinstance(v, dict) and all(isinstance(k, str) and isinstance(x, str)
+                                                                      and x.strip() for k, x in v.items())):
+            raise r.fail(where, f"expected a mapping of names to non-empty strings, got {v!r}")
+        if rule == "regex":
+            try:
+                re.compile(v)
+            except re.error as exc:
+                raise r.fail(where, f"invalid regular expression: {exc}") from None
+        if rule == "timezone":
+            try:
+                ZoneInfo(v)
+            except (ZoneInfoNotFoundError, ValueError):
+                raise r.fail(where, f"unknown time zone {v!r}") from None
+        if rule in ("codec", "codec_or_auto") and not (rule == "codec_or_auto" and v == "auto"):
+            try:
+                codecs.lookup(v)
+            except LookupError:
+                raise r.fail(where, f"unknown encoding {v!r}") from None
+        if rule == "char" and len(v) != 1:
+            raise r.fail(where, f"expected one character, got {v!r}")
+        if rule.startswith("choice:") and v not in rule[7:].split(","):
+            raise r.fail(where, f"expected one of {rule[7:].replace(',', ', ')}, got {v!r}")
+    if kind == "vendor_drop":
+        cols = params["columns"]
+        missing = [c for c in ("native_id", "text", "published_at") if c not in cols]
+        if missing:
+            raise r.fail(f"{key}.columns", f"must map {', '.join(missing)} (the vendor's column names)")
+        known = {"native_id", "text", "published_at", "url", "title", "author_id", "author_name",
+                 "author_followers", "reposts", "comments", "likes", "retweet_of"}
+        r.unknown(cols, f"{key}.columns", known)
+        prefix = params["prefix"]
+        if prefix.lstrip("/").startswith(("raw/", "staged/")) and not prefix.startswith("/"):
+            raise r.fail(f"{key}.prefix", "must not point into the pipeline's own raw/ or staged/ objects")
+    if kind == "web" and not (params.get("pages") or params.get("index")):
+        raise r.fail(key, "a web source needs 'pages' (article URLs) or 'index' (listing pages), or both")
+
+
 def parse_config(text: str, origin: str = "<config>", path: Path | None = None) -> Config:
     r = _Reader(origin)
     try:
@@ -279,16 +364,25 @@ def parse_config(text: str, origin: str = "<config>", path: Path | None = None) 
         enabled = s.get("enabled", True)
         if not isinstance(enabled, bool):
             raise r.fail(f"{key}.enabled", f"expected true or false, got {enabled!r}")
-        base_url = r.string(s, "base_url", key)
-        if base_url != "demo" and not re.match(r"^https?://", base_url):
+        # vendor drops read files, not a site: their base_url is optional
+        base_url = r.string(s, "base_url", key, default="" if kind == "vendor_drop" else ...)
+        if base_url and base_url != "demo" and not re.match(r"^https?://", base_url):
             raise r.fail(f"{key}.base_url", f"expected an http(s) URL or 'demo', got {base_url!r}")
         params = r.mapping(s.get("params", {}) or {}, f"{key}.params")
+        _check_source_params(r, kind, params, f"{key}.params")
         conn = s.get("connection")
         if conn is not None and not (isinstance(conn, str) and conn.strip()):
             raise r.fail(f"{key}.connection", f"expected an Airflow connection id, got {conn!r}")
         if sid in [x.id for x in sources]:
             raise r.fail(f"{key}.id", f"duplicate source id {sid!r}")
         sources.append(Source(sid, kind, enabled, base_url.rstrip("/"), dict(params), conn))
+    for i, src in enumerate(sources):
+        parent = src.params.get("posts_from")
+        if src.kind == "weibo_comments" and parent is not None:
+            kinds = {x.id: x.kind for x in sources}
+            if kinds.get(parent) != "weibo_search":
+                raise r.fail(f"sources[{i}].params.posts_from",
+                             f"{parent!r} is not a configured weibo_search source")
 
     return Config(
         path=path,

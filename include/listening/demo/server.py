@@ -9,6 +9,10 @@ Endpoints (all relative to :attr:`DemoServer.base_url`):
 * ``GET /statuses/extend?id=ID`` -- the full text of a long post;
 * ``GET /comments/hotflow?id=ID&mid=ID&max_id_type=0[&max_id=X]`` -- comments, hottest first;
 * ``GET /rss/tech.xml`` and ``GET /atom/forum.xml`` -- feeds with ETag / Last-Modified and 304s;
+* ``GET /web/index.html`` (also ``/web/``) and the news and forum pages it links to, recorded as
+  served: UTF-8, GBK and Big5 pages, one whose header and ``<meta>`` declare UTF-8 over GBK bytes,
+  one with pinyin annotations after each character (``include/demo/web/pages.json`` lists them with
+  their Content-Type), and a page under ``/private/`` that robots.txt disallows;
 * ``GET /robots.txt``.
 
 Every request is logged to :attr:`DemoServer.requests` as ``(method, path_with_query, status)``, and
@@ -159,6 +163,13 @@ class Corpus:
                 body = p.read_bytes()
                 etag = '"' + hashlib.sha1(body).hexdigest()[:20] + '"'
                 self.feeds[route] = (body, etag, *_last_modified(body, p))
+        self.web: dict[str, tuple[bytes, str]] = {}
+        manifest = self.data_dir / "web" / "pages.json"
+        if manifest.exists():
+            for route, spec in json.loads(manifest.read_text(encoding="utf-8")).items():
+                page = self.data_dir / "web" / spec["file"]
+                if page.exists():
+                    self.web[route] = (page.read_bytes(), spec.get("content_type") or "text/html")
         self._cache: dict[tuple[str, int | None, int | None], list[int]] = {}
         self._lock = threading.Lock()
 
@@ -322,6 +333,11 @@ class DemoServer:
             return self.feed(path, headers)
         if path == "/robots.txt":
             return 200, {"Content-Type": "text/plain; charset=utf-8"}, ROBOTS.encode()
+        if path == "/web/" or path == "/web":
+            path = "/web/index.html"
+        if path in self.corpus.web:
+            body, ctype = self.corpus.web[path]
+            return 200, {"Content-Type": ctype}, body
         return 404, {"Content-Type": "text/plain; charset=utf-8"}, b"404 Not Found\n"
 
     @staticmethod

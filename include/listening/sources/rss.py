@@ -7,7 +7,8 @@ forward (the window ends after the cursor's last window), the request carries
 the lake by the previous fetch, so an item published just after the previous
 window is never lost.  Re-runs and backfills fetch unconditionally.  When the
 oldest item in the feed is newer than the window start, the slice is reported
-``partial``: the feed no longer reaches back that far.
+``partial``: the feed no longer reaches back that far.  robots.txt of the feed's host is
+honoured (a disallowed feed is a ``failed`` slice "robots.txt disallows ...", never fetched).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from typing import Any
 from listening.model import Mention, Window, parse_iso
 from listening.sources.base import Connector, FetchResult, ParseResult, Slice, raw_record, record_body
 from listening.sources.http import FetchError
+from listening.sources.robots import Robots
 from listening.text import squeeze, strip_html
 
 log = logging.getLogger(__name__)
@@ -54,6 +56,15 @@ class RssFeed(Connector):
             if cursor.get("last_modified"):
                 headers["If-Modified-Since"] = cursor["last_modified"]
         sl = Slice(start=window.start, end=window.end, status="complete", query=self.url)
+        robots = Robots(self.client, enabled=bool(self.params.get("respect_robots", True)),
+                        max_crawl_delay=float(self.params.get("max_crawl_delay", 60)),
+                        on_response=lambda r: res.records.append(raw_record(self.source, r, "robots")))
+        refusal = robots.refusal(self.url)
+        if refusal:
+            sl.status, sl.detail = "failed", refusal
+            res.errors.append(f"{self.url}: {refusal}")
+            res.coverage.append(sl)
+            return res
         try:
             resp = self.client.get(self.url, headers=headers or None, ok_status=(200, 304))
         except FetchError as exc:
