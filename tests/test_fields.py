@@ -23,7 +23,7 @@ def test_parse_count(value, expected):
     assert parse_count(value) == expected
 
 
-@pytest.mark.parametrize("value", ["abc", "-5", -1, True, "1.2.3万", [], "万"])
+@pytest.mark.parametrize("value", ["abc", "-5", -1, True, "1.2.3万", [], "万", float("inf"), float("nan")])
 def test_parse_count_rejects(value):
     with pytest.raises(FieldError):
         parse_count(value)

@@ -33,7 +33,7 @@ def parse_count(value: object) -> int:
             raise FieldError(f"negative count: {value!r}")
         return value
     if isinstance(value, float):
-        if value < 0 or value != value:
+        if value < 0 or value != value or value == float("inf"):
             raise FieldError(f"not a count: {value!r}")
         return int(value)
     if not isinstance(value, str):

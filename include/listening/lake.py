@@ -112,11 +112,15 @@ class LocalLake(Lake):
         return self._path(key).is_file()
 
     def list(self, prefix: str) -> list[str]:
-        base = self.root
+        # walk only the deepest folder the prefix names, not the whole lake
+        folder = prefix.rsplit("/", 1)[0] if "/" in prefix else ""
+        start = self._path(folder) if folder else self.root
+        if not start.is_dir():
+            return []
         out = []
-        for p in base.rglob("*"):
+        for p in start.rglob("*"):
             if p.is_file() and not p.name.endswith(".tmp"):
-                k = p.relative_to(base).as_posix()
+                k = p.relative_to(self.root).as_posix()
                 if k.startswith(prefix):
                     out.append(k)
         return sorted(out)
