@@ -1,11 +1,15 @@
 """
 ### send_daily_report
 
-Daily at 09:00 Asia/Shanghai: the sentiment report for the previous local day, per
-brand (volume, sentiment split and change, top negative posts, completeness). Sent
-through the SMTP connection `listening_smtp` to the variable
-`listening_report_recipients`; without that connection it is written to
-`data/reports/` as `.eml`, `.html` and `.txt`. The `report_date` param picks another day.
+Daily at 09:00 in the configured timezone (`timezone:` of include/brands.yaml, Asia/Shanghai):
+the sentiment report for the previous local day. Per brand: mentions against the 7-day
+average, unique stories, the sentiment split, net sentiment and its change, share of voice
+against the brand's competitors, a 14-day chart (inline PNG), the top negative posts that need
+a reply, the top KOL posts, hot terms and the day's alerts; then a completeness footer (sources
+OK / failed / capped, hours loaded, rows quarantined). Sent through the SMTP connection
+`listening_smtp` to the variable `listening_report_recipients` as multipart/alternative (text
+and HTML with inline charts); always also written to `data/reports/` as `.eml`, `.html` (charts
+as `.png` beside it) and `.txt`. The `report_date` param picks another day.
 """
 
 from __future__ import annotations
@@ -15,7 +19,22 @@ from zoneinfo import ZoneInfo
 
 from airflow.sdk import CronTriggerTimetable, Param, dag, get_current_context, task
 
-LOCAL_TZ = "Asia/Shanghai"
+
+def _config_timezone(default: str = "Asia/Shanghai") -> str:
+    """The ``timezone:`` of the configuration file (a cheap YAML read; the default if unreadable)."""
+    try:
+        import yaml
+
+        from listening.config import default_config_path
+
+        tz = (yaml.safe_load(default_config_path().read_text(encoding="utf-8")) or {}).get("timezone") or default
+        ZoneInfo(tz)
+        return str(tz)
+    except Exception:  # noqa: BLE001 - a broken file fails the task with a clear error, not the DAG parse
+        return default
+
+
+LOCAL_TZ = _config_timezone()
 
 
 @dag(
