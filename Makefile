@@ -44,6 +44,7 @@ run: airflow-init
 	$(BIN)/listening demo run
 
 test: setup
+	bash scripts/install_system_deps.sh
 	$(BIN)/ruff check .
 	$(BIN)/pytest -q $(PYTEST_ARGS)
 

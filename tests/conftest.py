@@ -28,7 +28,8 @@ os.environ["LISTENING_WAREHOUSE_URL"] = f"sqlite:///{_SESSION_DIR / 'warehouse.d
 os.environ.setdefault("LISTENING_CACHE_DIR", str(_SESSION_DIR / "cache"))
 os.environ["LISTENING_REPORTS_DIR"] = str(_SESSION_DIR / "reports")
 for _var in ("LISTENING_CONFIG", "LISTENING_DEMO_URL", "AIRFLOW_CONN_LISTENING_SMTP", "AIRFLOW_CONN_LISTENING_LAKE",
-             "AIRFLOW_CONN_LISTENING_WAREHOUSE"):
+             "AIRFLOW_CONN_LISTENING_WAREHOUSE", "AIRFLOW_CONN_LISTENING_WEBHOOK", "LISTENING_ALERT_RECIPIENTS",
+             "LISTENING_REPORT_RECIPIENTS", "LISTENING_SENTIMENT_MODEL"):
     os.environ.pop(_var, None)
 
 PG_URL = os.environ.get("LISTENING_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")

@@ -11,6 +11,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 DAG_FILES = sorted(p for p in (ROOT / "dags").glob("*.py") if not p.name.startswith("_"))
+DAG_IDS = ["ingest_mentions", "build_marts", "send_daily_report", "send_alerts", "load_sales", "retrain_sentiment"]
 HEAVY = ("snownlp", "great_expectations", "pandas", "matplotlib", "jieba", "boto3", "feedparser")
 
 
@@ -23,16 +24,17 @@ def dagbag():
 
 def test_no_import_errors(dagbag):
     assert dagbag.import_errors == {}
-    assert set(dagbag.dag_ids) == {"ingest_mentions", "build_marts", "send_daily_report"}
+    assert set(dagbag.dag_ids) == set(DAG_IDS)
 
 
-@pytest.mark.parametrize("dag_id", ["ingest_mentions", "build_marts", "send_daily_report"])
+@pytest.mark.parametrize("dag_id", DAG_IDS)
 def test_conventions(dagbag, dag_id):
     dag = dagbag.dags[dag_id]
     assert dag.tags and "listening" in dag.tags
     assert dag.doc_md and dag_id in dag.doc_md
     assert dag.start_date is not None and dag.start_date.utcoffset() is not None
     assert dag.catchup is False
+    assert dag.timetable is not None
     for t in dag.tasks:
         assert t.owner and t.owner != "airflow", f"{dag_id}.{t.task_id} has no owner"
         assert t.retries >= 2, f"{dag_id}.{t.task_id} retries={t.retries}"

@@ -283,7 +283,7 @@ def parse_config(text: str, origin: str = "<config>", path: Path | None = None) 
     if raw is None:
         raise ConfigError(f"{origin}: the file is empty")
     top = r.mapping(raw, "(top level)")
-    r.unknown(top, "", {"timezone", "brands", "sources", "sentiment", "spam", "quality"})
+    r.unknown(top, "", {"timezone", "brands", "sources", "sentiment", "spam", "quality", "alerts"})
 
     tz = r.string(top, "timezone", "", default="Asia/Shanghai")
     try:
@@ -306,6 +306,11 @@ def parse_config(text: str, origin: str = "<config>", path: Path | None = None) 
             spam.append(re.compile(pat))
         except re.error as exc:
             raise r.fail(f"spam.patterns[{i}]", f"invalid regular expression: {exc}") from None
+
+    if top.get("alerts") is not None:
+        from listening.alerts import parse_alert_config  # validated here so `config check` reports it
+
+        parse_alert_config(top["alerts"], origin)
 
     quality_raw = r.mapping(top.get("quality", {}) or {}, "quality")
     r.unknown(quality_raw, "quality", {"max_bad_share"})
