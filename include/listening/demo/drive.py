@@ -98,6 +98,7 @@ def run_demo(days: int | None = None) -> int:
         ingest = bag.get_dag("ingest_mentions")
         marts = bag.get_dag("build_marts")
         report = bag.get_dag("send_daily_report")
+        alerts = bag.get_dag("send_alerts")
         failed = 0
         for i in range(n_days):
             day = DEMO_FIRST_DAY + timedelta(days=i)
@@ -114,6 +115,17 @@ def run_demo(days: int | None = None) -> int:
                  f"{state} in {time.monotonic() - t0:.1f}s")
             if "success" not in state:
                 failed += 1
+                _say(_tail(log_path))
+                continue
+            # what the asset event would trigger after each load: the alert state machine
+            with _output_to(log_path):
+                dr = alerts.test(logical_date=end, run_conf={
+                    "window_start": start.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                    "window_end": end.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                })
+            if "success" not in str(getattr(dr, "state", "")):
+                failed += 1
+                _say(f"send_alerts for {day}: {getattr(dr, 'state', 'unknown')}")
                 _say(_tail(log_path))
         t0 = time.monotonic()
         with _output_to(log_path):
@@ -164,8 +176,10 @@ def summary_data(engine: Any, config: Any) -> dict[str, Any]:
             "stories": conn.execute(select(func.count(func.distinct(f.c.story_id)))).scalar_one(),
             "spam": conn.execute(select(func.count()).select_from(f).where(f.c.is_spam.is_(True))).scalar_one(),
         }
+        alerts_t = wh.metadata.tables.get("mart_alerts")
+        alerts = conn.execute(select(alerts_t).order_by(alerts_t.c.opened_at)).all() if alerts_t is not None else []
     return {"by_brand_source": by_brand_source, "split": split, "quarantine": quarantine,
-            "coverage": coverage, "totals": totals}
+            "coverage": coverage, "totals": totals, "alerts": alerts}
 
 
 def print_summary(config: Any, report_day: date) -> None:
@@ -193,6 +207,13 @@ def print_summary(config: Any, report_day: date) -> None:
         pos, neu, neg = d.get("positive", 0), d.get("neutral", 0), d.get("negative", 0)
         _say(f"  {names.get(brand_id, brand_id):<10} positive {pos:>5} ({pos / total:5.1%})  neutral {neu:>5}  "
              f"negative {neg:>5} ({neg / total:5.1%})  no text {d.get('none', 0)}")
+    if s["alerts"]:
+        _say("\nAlerts (mart_alerts):")
+        for a in s["alerts"]:
+            _say(f"  {a.severity:<7} {a.brand_id:<9} {a.kind:<9} opened {a.opened_at:%Y-%m-%d %H:%M} UTC  "
+                 f"status {a.status}")
+    else:
+        _say("\nAlerts: none")
     qn = sum(n for _r, n in s["quarantine"])
     _say(f"\nQuarantined rows: {qn}")
     for reason, n in s["quarantine"]:
