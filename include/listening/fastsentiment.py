@@ -873,6 +873,45 @@ class FastSentiment:
             rc.update(zip(chunk, map(tuple, map(filter, itertools.repeat(None), per_run))))  # noqa: B905
             i = j
 
+    def words(self, texts: Iterable[str]) -> list[list[str]]:
+        """The words SnowNLP's sentiment model reads of each text, exactly
+        ``snownlp.normal.filter_stop(snownlp.seg.seg(text))`` (``Sentiment.handle``), batched.
+
+        What :mod:`listening.retrain` trains on: the same segmentation as SnowNLP's own
+        ``Sentiment.train``, about a hundred times faster.
+        """
+        texts = list(texts)
+        for t in texts:
+            if not isinstance(t, str):
+                raise TypeError(f"expected str, got {type(t).__name__}")
+        parts_list = [_RE_ZH.split(t) for t in texts]
+        runs = sorted({p for parts in parts_list for p in parts if p and _ZH_LO <= ord(p[0]) <= _ZH_HI},
+                      key=len, reverse=True)
+        seg_of: dict[str, list[str]] = {}
+        i = 0
+        while i < len(runs):
+            j, chars = i, 0
+            while j < len(runs) and (chars < _CHUNK_CHARS or j == i):
+                chars += len(runs[j])
+                j += 1
+            chunk = runs[i:j]
+            text, bounds, first = self._seg.word_bounds(chunk)
+            for r, run in enumerate(chunk):
+                seg_of[run] = [text[bounds[k]:bounds[k + 1]] for k in range(first[r], first[r + 1])]
+            i = j
+        wd = self._words
+        out = []
+        for parts in parts_list:
+            ws: list[str] = []
+            for p in parts:
+                if p and _ZH_LO <= ord(p[0]) <= _ZH_HI:
+                    ws += seg_of[p]
+                else:
+                    ws += p.split()
+            # filter_stop: stop words are stored as None in the word table
+            out.append([w for w in ws if not (w in wd and wd[w] is None)])
+        return out
+
     def _score_new(self, texts: list[str]) -> list[float]:
         base = self._base
         if base is None:
