@@ -15,13 +15,15 @@ export AIRFLOW__LOGGING__BASE_LOG_FOLDER := $(CURDIR)/.airflow/logs
 export LISTENING_HOME := $(CURDIR)
 export PYTHONWARNINGS := ignore::DeprecationWarning,ignore::FutureWarning
 
-.PHONY: help setup airflow-init run test test-fast lint lock bench clean
+.PHONY: help setup airflow-init run test test-fast lint lock bench eval clean
 
 help:
 	@echo "make run    - set up everything and run the pipeline on the bundled demo"
 	@echo "make test   - set up everything and run the test suite"
 	@echo "make lint   - ruff check ."
 	@echo "make lock   - re-resolve requirements.lock from pyproject.toml"
+	@echo "make bench  - naive vs project pipeline benchmark (BENCH_ARGS=...)"
+	@echo "make eval   - sentiment accuracy, stock vs retrained model"
 
 # The venv is rebuilt only when the lock or the project file changes.
 $(VENV)/.installed: requirements.lock pyproject.toml
@@ -53,6 +55,15 @@ test-fast: setup
 
 lint: setup
 	$(BIN)/ruff check .
+
+# Naive path (SnowNLP per text, ORM row by row) vs the project's path, same data, one run.
+# Quick: make bench BENCH_ARGS="--n 10000 --naive-n 200 --no-pg"; memory: BENCH_ARGS=--million
+bench: setup
+	$(BIN)/python bench/bench_pipeline.py $(BENCH_ARGS)
+
+# Sentiment accuracy, stock vs retrained, on a held-out split of ../shared/datasets (this machine only).
+eval: setup
+	$(BIN)/python bench/eval_sentiment.py
 
 lock:
 	$(BIN)/uv pip compile -q --python-version 3.11 --extra dev pyproject.toml -o requirements.lock
