@@ -2,8 +2,9 @@
 ### build_marts
 
 Runs whenever `ingest_mentions` loads an interval (the `listening_mentions` asset) and
-rebuilds the marts (`sql/mart_*.sql`) for the local days that interval touched, in one
-transaction. A manual run rebuilds every day.
+rebuilds the marts (`sql/mart_*.sql`, then `mart_hot_terms` when `listening.hotterms` exists)
+for the local days that interval touched, in one transaction (the schema is upgraded to head
+first). A manual run rebuilds every day. A failure sends an alert email.
 """
 
 from __future__ import annotations
@@ -11,6 +12,13 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from airflow.sdk import Asset, dag, get_current_context, task
+
+
+def _alert(context):
+    from listening.tasks import alert_on_failure
+
+    alert_on_failure(context)
+
 
 MENTIONS = Asset(name="listening_mentions", uri="file:///listening/warehouse/fct_mention")
 
@@ -21,7 +29,8 @@ MENTIONS = Asset(name="listening_mentions", uri="file:///listening/warehouse/fct
     catchup=False,
     max_active_runs=1,
     tags=["listening", "marts"],
-    default_args={"owner": "data-eng", "retries": 2, "retry_delay": timedelta(minutes=1)},
+    default_args={"owner": "data-eng", "retries": 2, "retry_delay": timedelta(minutes=1),
+                  "on_failure_callback": _alert},
     doc_md=__doc__,
 )
 def build_marts():

@@ -6,6 +6,9 @@ land the raw responses in the lake, then parse, match brands, normalise and dedu
 score sentiment (SnowNLP), validate (Great Expectations) and load the warehouse in one
 transaction. Emits the `listening_mentions` asset, which triggers `build_marts`.
 
+The first task runs `listening warehouse upgrade` (Alembic migrations to head). A failed task
+(a batch stopped by a quality gate included) sends an alert email (`on_failure_callback`).
+
 The window is the run's data interval (`CronDataIntervalTimetable`), so re-runs and
 backfills are idempotent. The `window_start` / `window_end` params (ISO 8601, UTC)
 override it for wide manual runs, such as the demo drive of `make run`.
@@ -18,6 +21,12 @@ from datetime import UTC, datetime, timedelta
 from airflow.sdk import Asset, CronDataIntervalTimetable, Param, dag, get_current_context, task
 
 MENTIONS = Asset(name="listening_mentions", uri="file:///listening/warehouse/fct_mention")
+
+
+def _alert(context):
+    from listening.tasks import alert_on_failure
+
+    alert_on_failure(context)
 
 
 def _window():
@@ -33,7 +42,8 @@ def _window():
     catchup=False,
     max_active_runs=1,
     tags=["listening", "ingest"],
-    default_args={"owner": "data-eng", "retries": 2, "retry_delay": timedelta(minutes=2)},
+    default_args={"owner": "data-eng", "retries": 2, "retry_delay": timedelta(minutes=2),
+                  "on_failure_callback": _alert},
     params={
         "window_start": Param(None, type=["null", "string"], description="override: window start, ISO UTC"),
         "window_end": Param(None, type=["null", "string"], description="override: window end, ISO UTC"),
@@ -41,6 +51,12 @@ def _window():
     doc_md=__doc__,
 )
 def ingest_mentions():
+    @task
+    def upgrade() -> dict:
+        from listening.tasks import upgrade_warehouse
+
+        return upgrade_warehouse()
+
     @task
     def plan() -> list[str]:
         from listening.tasks import plan_sources
@@ -80,7 +96,9 @@ def ingest_mentions():
                                                                   "dates": result["dates"]}
         return result
 
-    crawls = crawl.expand(source_id=plan())
+    sources = plan()
+    upgrade() >> sources
+    crawls = crawl.expand(source_id=sources)
     transformed = transform(crawls)
     scored = score(transformed)
     load(crawls, transformed, validate(crawls, transformed, scored))

@@ -4,8 +4,9 @@
     listening [--config FILE] crawl --source ID --start ISO --end ISO [--base-url URL] [--out DIR]
     listening [--config FILE] parse --source ID FILE...   raw lake files -> mentions as JSON Lines
     listening [--config FILE] report --date YYYY-MM-DD [--send | --out DIR]
+    listening [--config FILE] alerts evaluate | run [--start ISO --end ISO] [--out DIR]
     listening [--config FILE] marts build [--start D --end D]
-    listening warehouse init | counts
+    listening warehouse init | counts | upgrade [--revision R] | grant-readonly ROLE [--password-env VAR]
     listening config check
     listening airflow-settings apply [FILE]
     listening demo serve [--port N] | demo run [--days N]
@@ -87,54 +88,87 @@ def cmd_score(args: argparse.Namespace, stdin: TextIO, stdout: TextIO) -> int:
 
 # ---- crawl / parse ------------------------------------------------------------------------------------
 def _mention_out(m: Any) -> dict[str, Any]:
-    d = m.to_json()
-    return {k: d[k] for k in ("source", "native_id", "url", "text", "published_at", "author_id", "author_name",
-                              "author_followers", "reposts", "comments", "likes", "brands", "retweet_of",
-                              "title", "matched_terms", "is_spam", "truncated", "story_id")}
+    from listening.sources.base import canonical
+
+    return canonical(m)
+
+
+def _open_cli_lake(url: str) -> Any:
+    from listening.lake import open_lake
+
+    kwargs: dict[str, Any] = {}
+    if url.startswith("s3://"):
+        from listening.airflow_glue import lake_settings
+
+        kwargs = lake_settings()[1]
+    return open_lake(url, kwargs)
 
 
 def cmd_crawl(args: argparse.Namespace) -> int:
+    """Crawl one source for one window; one JSON summary on stdout, mentions.jsonl with --out."""
+    import dataclasses
     import tempfile
 
     from listening import pipeline
-    from listening.lake import open_lake
-    from listening.model import Window
+    from listening.model import Window, iso
+    from listening.sources import connector_class
 
     config = load_config(args.config)
     source = config.source(args.source)
-    window = Window.parse(args.start, args.end)
+    try:
+        window = Window.parse(args.start, args.end)
+    except ValueError as exc:
+        _err(f"bad window: {exc}")
+        return EXIT_USAGE
     out_dir = Path(args.out) if args.out else None
-    lake_dir = out_dir / "lake" if out_dir else Path(tempfile.mkdtemp(prefix="listening-crawl-"))
-    lake = open_lake(str(lake_dir))
-    settings = pipeline.Settings(warehouse_url="", lake_url=str(lake_dir),
-                                 base_url_override={source.id: args.base_url} if args.base_url else {})
-    summary = pipeline.crawl(config, source.id, window, lake, settings)
-    parsed = matched = 0
-    mentions = []
-    if summary.get("raw_key"):
-        from listening.sources import connector_class
+    lake_url = args.lake or (str(out_dir / "lake") if out_dir else tempfile.mkdtemp(prefix="listening-crawl-"))
+    lake = _open_cli_lake(lake_url)
+    auth: dict[str, Any] = {}
+    if source.connection:
+        from listening.airflow_glue import source_auth
 
+        try:
+            auth = source_auth(dataclasses.replace(config, sources=(source,)))
+        except RuntimeError as exc:
+            _err(f"{exc} (define it in Airflow, or as AIRFLOW_CONN_{source.connection.upper()})")
+            return EXIT_USAGE
+    cursor = None
+    cursor_path = Path(args.cursor) if args.cursor else None
+    if cursor_path and cursor_path.exists():
+        cursor = json.loads(cursor_path.read_text(encoding="utf-8") or "{}")
+    settings = pipeline.Settings(warehouse_url="", lake_url=lake_url, source_auth=auth,
+                                 base_url_override={source.id: args.base_url} if args.base_url else {})
+    summary = pipeline.crawl(config, source.id, window, lake, settings, cursor=cursor)
+    stats: dict[str, Any] = {"parsed": 0, "out_of_window": 0, "unmatched": 0}
+    mentions: list[Any] = []
+    problems: list[str] = []
+    if summary.get("raw_key"):
         conn = connector_class(source.kind)(source, config, source.base_url, client=None, lake=lake)  # type: ignore[arg-type]
         result = conn.parse(lake.get_jsonl(summary["raw_key"]), window)
-        parsed = len(result.mentions)
-        mentions, _stats = pipeline.process_mentions(config, result.mentions, window, windowed=conn.windowed)
-        mentions, _dups = pipeline.dedupe(mentions)
-        matched = len(mentions)
-        summary["errors"] = list(summary["errors"]) + result.problems
+        mentions, st = pipeline.process_mentions(config, result.mentions, window, windowed=conn.windowed)
+        mentions, dups = pipeline.dedupe(mentions)
+        stats.update({k: st[k] for k in stats}, duplicates=dups)
+        problems = result.problems
     if out_dir:
         out_dir.mkdir(parents=True, exist_ok=True)
         with open(out_dir / "mentions.jsonl", "w", encoding="utf-8") as f:
             for m in sorted(mentions, key=lambda x: (x.published_at, x.native_id)):
                 f.write(json.dumps(_mention_out(m), ensure_ascii=False) + "\n")
+    if cursor_path and summary["status"] != "failed":
+        cursor_path.write_text(json.dumps(summary.get("cursor") or {}, ensure_ascii=False, indent=1),
+                               encoding="utf-8")
     print(json.dumps({
-        "source": source.id, "fetched": summary["fetched"], "parsed": parsed, "matched": matched,
-        "pages": summary["pages"], "coverage": summary["coverage"], "errors": summary["errors"],
-        "status": summary["status"], "raw_key": summary.get("raw_key"),
+        "source": source.id, "kind": source.kind, "window": [iso(window.start), iso(window.end)],
+        "fetched": summary["fetched"], "parsed": stats["parsed"], "matched": len(mentions),
+        "out_of_window": stats["out_of_window"], "unmatched": stats["unmatched"], "pages": summary["pages"],
+        "coverage": summary["coverage"], "errors": list(summary["errors"]) + problems,
+        "status": summary["status"], "raw_key": summary.get("raw_key"), "seconds": summary.get("seconds"),
     }, ensure_ascii=False))
     return 0 if summary["status"] != "failed" else 1
 
 
 def cmd_parse(args: argparse.Namespace) -> int:
+    """Raw lake files (local paths, or keys of --lake) → canonical mentions as JSON Lines."""
     from listening import pipeline
     from listening.lake import decode_jsonl
     from listening.model import Window
@@ -142,22 +176,37 @@ def cmd_parse(args: argparse.Namespace) -> int:
 
     config = load_config(args.config)
     source = config.source(args.source)
+    if bool(args.start) != bool(args.end):
+        _err("give both --start and --end, or neither")
+        return EXIT_USAGE
     window = Window.parse(args.start, args.end) if args.start and args.end else None
-    conn = connector_class(source.kind)(source, config, source.base_url, client=None)  # type: ignore[arg-type]
-    records = []
+    lake = _open_cli_lake(args.lake) if args.lake else None
+    conn = connector_class(source.kind)(source, config, source.base_url, client=None, lake=lake)  # type: ignore[arg-type]
+    records: list[dict[str, Any]] = []
     for f in args.files:
-        records.extend(decode_jsonl(Path(f).read_bytes()))
+        try:
+            data = lake.get(f) if lake is not None else Path(f).read_bytes()
+            records.extend(decode_jsonl(data))
+        except (OSError, ValueError) as exc:
+            _err(f"{f}: {exc}")
+            return EXIT_BAD_INPUT
     result = conn.parse(records, window)
-    mentions = result.mentions
+    wide = Window.parse("1970-01-01T00:00:00Z", "2100-01-01T00:00:00Z")
     if window is not None:
-        mentions, _ = pipeline.process_mentions(config, mentions, window, windowed=conn.windowed)
+        mentions, _ = pipeline.process_mentions(config, result.mentions, window, windowed=conn.windowed)
     else:
-        from listening.model import Window as W
-
-        wide = W.parse("1970-01-01T00:00:00Z", "2100-01-01T00:00:00Z")
-        mentions, _ = pipeline.process_mentions(config, mentions, wide, windowed=True)
-    for m in mentions:
-        print(json.dumps(_mention_out(m), ensure_ascii=False))
+        mentions, _ = pipeline.process_mentions(config, result.mentions, wide, windowed=True)
+    mentions, _dups = pipeline.dedupe(mentions)
+    out: TextIO = sys.stdout
+    if args.out:
+        Path(args.out).mkdir(parents=True, exist_ok=True)
+        out = open(Path(args.out) / "mentions.jsonl", "w", encoding="utf-8")  # noqa: SIM115 - closed below
+    try:
+        for m in sorted(mentions, key=lambda x: (x.published_at, x.native_id)):
+            out.write(json.dumps(_mention_out(m), ensure_ascii=False) + "\n")
+    finally:
+        if out is not sys.stdout:
+            out.close()
     for p in result.problems:
         _err(p)
     return 0
@@ -170,14 +219,36 @@ def cmd_report(args: argparse.Namespace) -> int:
     from listening.airflow_glue import report_recipients, smtp_settings, warehouse_url
 
     config = load_config(args.config)
-    day = date.fromisoformat(args.date)
+    try:
+        day = date.fromisoformat(args.date)
+    except ValueError:
+        _err(f"--date: expected YYYY-MM-DD, got {args.date!r}")
+        return EXIT_USAGE
     engine = wh.get_engine(warehouse_url())
     smtp = smtp_settings() if args.send else None
     if args.send and smtp is None:
         _err("--send needs the Airflow connection listening_smtp (or AIRFLOW_CONN_LISTENING_SMTP)")
         return EXIT_USAGE
-    result = report.daily_report(engine, config, day, smtp, report_recipients(),
-                                 Path(args.out) if args.out else None)
+    recipients = report_recipients()
+    if args.send and not recipients:
+        _err("--send needs recipients: the Airflow variable listening_report_recipients "
+             "(or LISTENING_REPORT_RECIPIENTS)")
+        return EXIT_USAGE
+    result = report.daily_report(engine, config, day, smtp, recipients, Path(args.out) if args.out else None)
+    print(json.dumps(result, ensure_ascii=False, indent=2))
+    return 0
+
+
+def cmd_alerts(args: argparse.Namespace) -> int:
+    from listening.tasks import evaluate_alerts, notify_alerts
+
+    if bool(args.start) != bool(args.end):
+        _err("give both --start and --end, or neither (the last loaded hours)")
+        return EXIT_USAGE
+    params = {"window_start": args.start, "window_end": args.end} if args.start else None
+    result: dict[str, Any] = {"evaluated": evaluate_alerts(params)}
+    if args.action == "run":
+        result["notified"] = notify_alerts(args.out)
     print(json.dumps(result, ensure_ascii=False, indent=2))
     return 0
 
@@ -196,11 +267,31 @@ def cmd_warehouse(args: argparse.Namespace) -> int:
     from listening.airflow_glue import warehouse_url
 
     engine = wh.get_engine(warehouse_url())
+    where = engine.url.render_as_string(hide_password=True)
+    if args.action == "upgrade":
+        res = wh.upgrade(engine, args.revision)
+        print(f"warehouse {where}: schema revision {res['from'] or '(none)'} -> {res['to']}")
+        return 0
+    if args.action == "grant-readonly":
+        if not args.role:
+            _err("warehouse grant-readonly needs a ROLE")
+            return EXIT_USAGE
+        password = os.environ.get(args.password_env) if args.password_env else None
+        if args.password_env and password is None:
+            _err(f"environment variable {args.password_env} is not set")
+            return EXIT_USAGE
+        try:
+            tables = wh.grant_readonly(engine, args.role, password)
+        except ValueError as exc:
+            _err(str(exc))
+            return EXIT_USAGE
+        print(f"role {args.role} can SELECT {len(tables)} tables of {where}: {', '.join(tables)}")
+        return 0
     wh.create_schema(engine)
     if args.action == "counts":
         print(json.dumps(wh.table_counts(engine), indent=2))
     else:
-        print(f"schema ready at {engine.url.render_as_string(hide_password=True)}")
+        print(f"schema ready at {where}")
     return 0
 
 
@@ -244,12 +335,17 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--start", required=True, help="ISO 8601, UTC if no offset")
     c.add_argument("--end", required=True)
     c.add_argument("--base-url", help="override the source's base URL")
-    c.add_argument("--out", help="directory for mentions.jsonl (and the raw lake files)")
+    c.add_argument("--out", help="directory for mentions.jsonl (and, without --lake, the raw lake files in lake/)")
+    c.add_argument("--lake", help="lake to land raw responses in and read vendor drops / posts from "
+                                  "(a folder or s3://bucket/prefix; default OUT/lake or a temporary folder)")
+    c.add_argument("--cursor", help="JSON file holding the source's cursor: read before, written after the crawl")
 
     pa = sub.add_parser("parse", help="turn raw lake files into mentions (JSON Lines)")
     pa.add_argument("--source", required=True)
-    pa.add_argument("--start")
+    pa.add_argument("--start", help="keep only mentions of this window (ISO 8601, with --end)")
     pa.add_argument("--end")
+    pa.add_argument("--lake", help="read FILES as keys of this lake (folder or s3://bucket/prefix)")
+    pa.add_argument("--out", help="directory for mentions.jsonl (default: stdout)")
     pa.add_argument("files", nargs="+")
 
     r = sub.add_parser("report", help="render (and optionally send) one day's report")
@@ -258,13 +354,26 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--send", action="store_true", help="send through the listening_smtp connection")
     g.add_argument("--out", help="directory for .html/.txt/.eml (default data/reports)")
 
+    al = sub.add_parser("alerts", help="evaluate spike/crisis alerts (and with 'run', notify)")
+    al.add_argument("action", choices=["evaluate", "run"],
+                    help="evaluate: update alert state only; run: evaluate, then send what is due")
+    al.add_argument("--start", help="first hour, ISO 8601 (UTC if no offset); default: the last loaded hours")
+    al.add_argument("--end", help="end of the window, ISO 8601")
+    al.add_argument("--out", help="directory for alert .eml files when no SMTP is configured")
+
     m = sub.add_parser("marts", help="rebuild the marts")
     m.add_argument("action", choices=["build"])
     m.add_argument("--start", help="first local day YYYY-MM-DD")
     m.add_argument("--end", help="last local day YYYY-MM-DD")
 
-    w = sub.add_parser("warehouse", help="warehouse schema and counts")
-    w.add_argument("action", choices=["init", "counts"])
+    w = sub.add_parser("warehouse", help="warehouse schema (Alembic migrations), counts and BI access")
+    w.add_argument("action", choices=["init", "counts", "upgrade", "grant-readonly"],
+                   help="init: create/upgrade the schema; upgrade: migrate to --revision (default head); "
+                        "grant-readonly ROLE: PostgreSQL role that can only SELECT dims, facts and marts")
+    w.add_argument("role", nargs="?", help="the role for grant-readonly")
+    w.add_argument("--revision", default="head", help="upgrade: target Alembic revision (default head)")
+    w.add_argument("--password-env", metavar="VAR",
+                   help="grant-readonly: make the role a login with the password in this environment variable")
 
     cc = sub.add_parser("config", help="check the configuration file")
     cc.add_argument("action", choices=["check"])
@@ -293,6 +402,8 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_parse(args)
         if args.command == "report":
             return cmd_report(args)
+        if args.command == "alerts":
+            return cmd_alerts(args)
         if args.command == "marts":
             return cmd_marts(args)
         if args.command == "warehouse":

@@ -12,7 +12,6 @@ XCom::
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import time
@@ -22,7 +21,7 @@ from typing import Any
 
 from listening.config import Config, Source
 from listening.lake import Lake, raw_key, staged_key
-from listening.model import Mention, Window, iso, parse_iso
+from listening.model import Mention, Window, iso
 from listening.sources import connector_class
 from listening.sources.base import Connector, Slice
 from listening.sources.http import HttpClient
@@ -123,15 +122,17 @@ def crawl(config: Config, source_id: str, window: Window, lake: Lake, settings: 
 
 
 # ---- transform ----------------------------------------------------------------------------------------
-def _score_text(m: Mention, own_clean: str) -> str:
+def _score_text(m: Mention, own_clean: str, quoted_clean: str | None = None) -> str:
     """What the model reads: the post's own words, or the original's when the repost adds none."""
+    if not m.quoted_text:
+        return own_clean
     core = own_clean
     for t in TRIVIAL_REPOST:
         core = core.replace(t, "")
     core = core.strip(" /:：,，.。!！")
     if len(core) >= 2 or not m.quoted_text:
         return own_clean
-    return normalise(m.quoted_text).clean
+    return quoted_clean if quoted_clean is not None else normalise(m.quoted_text).clean
 
 
 def process_mentions(config: Config, mentions: list[Mention], window: Window, windowed: bool = True,
@@ -139,24 +140,35 @@ def process_mentions(config: Config, mentions: list[Mention], window: Window, wi
     """Normalise, match brands, flag spam, keep only the window (for sources that are not windowed).
 
     The native ids of posts that match no brand are appended to ``unmatched_ids`` when given.
+    A post with no text left after normalisation is kept with an empty ``clean_text`` (the
+    "no text" outcome: scored ``None``, label ``none``) and counted in ``no_text``.
+    ``story_id`` is a first, exact grouping (the same core text; a repost joins its original);
+    :mod:`listening.stories` refines it with near-duplicates when the interval is scored.
     """
     stats = {"parsed": len(mentions), "out_of_window": 0, "unmatched": 0, "no_text": 0}
     out: list[Mention] = []
+    from listening.text import normalise_cached, query_prefilter
+
+    brands = [(b.id, b.query, query_prefilter(b.query)) for b in config.brands]
+    spam = config.spam_patterns
     for m in mentions:
         if not windowed and not window.contains(m.published_at):
             stats["out_of_window"] += 1
             continue
         own = normalise(m.text)
+        quoted = normalise_cached(m.quoted_text) if m.quoted_text else None
         match_text = own.match
-        if m.quoted_text:
-            match_text = f"{match_text} // {normalise(m.quoted_text).match}"
+        if quoted is not None:
+            match_text = f"{match_text} // {quoted.match}"
         if m.title:
             match_text = f"{normalise(m.title).match} {match_text}"
         matched = {}
-        for b in config.brands:
-            terms = b.query.match(match_text, normalised=True)
+        for bid, query, needs in brands:
+            if needs is not None and not any(w in match_text for w in needs):
+                continue  # none of the words this query needs: it cannot match
+            terms = query.match(match_text, normalised=True)
             if terms is not None:
-                matched[b.id] = terms
+                matched[bid] = terms
         if not matched:
             stats["unmatched"] += 1
             if unmatched_ids is not None:
@@ -164,29 +176,54 @@ def process_mentions(config: Config, mentions: list[Mention], window: Window, wi
             continue
         m.brands = sorted(matched)
         m.matched_terms = matched
-        m.clean_text = _score_text(m, own.clean)
+        m.clean_text = _score_text(m, own.clean, quoted.clean if quoted is not None else None)
         if not m.clean_text:
             stats["no_text"] += 1
         m.hashtags = list(own.hashtags)
-        m.is_spam = any(p.search(own.display) or p.search(own.clean) for p in config.spam_patterns)
+        m.is_spam = any(p.search(own.display) or p.search(own.clean) for p in spam)
         m.content_hash = content_key(own.clean.casefold())
         # a repost belongs to the story of its original; identical copies share one story
-        basis = normalise(m.quoted_text).clean if m.quoted_text and m.retweet_of else own.clean
-        basis = basis.casefold()
-        m.story_id = content_key(basis)
+        if quoted is not None and m.retweet_of:
+            m.story_id = content_key(quoted.clean.casefold())
+        else:
+            m.story_id = m.content_hash
         out.append(m)
     return out, stats
 
 
 def dedupe(mentions: list[Mention]) -> tuple[list[Mention], int]:
-    """Tier 1: one mention per (source, native id), the most recently fetched wins."""
+    """Drop duplicates; returns the mentions kept (in input order) and how many were dropped.
+
+    Tier 1: one mention per (source, native id), the most recently fetched wins.
+    Tier 2: the same item under another id (the same canonical URL *and* the same content or
+    title, e.g. a feed that re-publishes an entry with a new guid): the earliest published
+    is kept.  The same content from different authors is not dropped: it is one story (tier 2
+    of story grouping), as are near-duplicates (tier 3, :mod:`listening.stories`).
+    """
+    from listening.stories import url_key
+
     best: dict[tuple[str, str], Mention] = {}
     for m in mentions:
         k = (m.source, m.native_id)
         cur = best.get(k)
         if cur is None or (m.fetched_at or datetime.min) >= (cur.fetched_at or datetime.min):
             best[k] = m
-    return list(best.values()), len(mentions) - len(best)
+    kept: list[Mention] = []
+    seen: dict[tuple[str, str, str], Mention] = {}
+    for m in sorted(best.values(), key=lambda x: (x.published_at, x.native_id)):
+        url = url_key(m)
+        if url:
+            keys = [(m.source, url, "c:" + m.content_hash)] if m.content_hash else []
+            if m.title:
+                keys.append((m.source, url, "t:" + m.title.strip()))
+            if any(k in seen for k in keys):
+                continue
+            for k in keys:
+                seen.setdefault(k, m)
+        kept.append(m)
+    order = {id(m): i for i, m in enumerate(mentions)}
+    kept.sort(key=lambda x: order[id(x)])
+    return kept, len(mentions) - len(kept)
 
 
 def transform(config: Config, window: Window, crawls: list[dict[str, Any]], lake: Lake,
@@ -227,10 +264,19 @@ def transform(config: Config, window: Window, crawls: list[dict[str, Any]], lake
 # ---- score --------------------------------------------------------------------------------------------
 def score(config: Config, window: Window, transformed_key: str, lake: Lake,
           model_path: str | None = None) -> dict[str, Any]:
+    """Stories (near-duplicates, across intervals: :mod:`listening.stories`), then sentiment.
+
+    Every mention gets ``sentiment`` (exactly SnowNLP's P(positive) of its clean text, from the
+    fast scorer; ``None`` when there is no text), ``label`` from the configured thresholds
+    (``none`` without text) and the active ``model_version``.
+    """
     from listening.sentiment import Scorer
+    from listening.stories import assign_interval
 
     mentions = [Mention.from_json(d) for d in lake.get_jsonl(transformed_key)]
     t0 = time.monotonic()
+    stories = assign_interval(mentions, lake, window)
+    t1 = time.monotonic()
     scorer = Scorer(model_path)
     values = scorer.score([m.clean_text for m in mentions])
     for m, v in zip(mentions, values, strict=True):
@@ -240,9 +286,11 @@ def score(config: Config, window: Window, transformed_key: str, lake: Lake,
     key = staged_key(window, "scored")
     lake.put_jsonl(key, (m.to_json() for m in mentions))
     secs = time.monotonic() - t0
-    log.info("scored %d mentions in %.1fs with %s", len(mentions), secs, scorer.model_version)
+    log.info("scored %d mentions in %.1fs (stories %.1fs) with %s", len(mentions), secs, t1 - t0,
+             scorer.model_version)
     return {"key": key, "scored": sum(v is not None for v in values), "mentions": len(mentions),
-            "model_version": scorer.model_version, "seconds": round(secs, 3)}
+            "model_version": scorer.model_version, "seconds": round(secs, 3),
+            "stories": stories["stories"]}
 
 
 # ---- validate -----------------------------------------------------------------------------------------
@@ -288,183 +336,79 @@ def fact_row(m: Mention, config: Config, window: Window) -> dict[str, Any]:
 
 
 def validate(config: Config, window: Window, scored_key: str, lake: Lake) -> dict[str, Any]:
-    """Run the GX suites; write the rows to load and the quarantined rows to the lake.
+    """Run the GX gates on the raw records and the staged mentions; write the rows to load and the
+    quarantined rows to the lake, and the Data Docs to ``docs/gx/<interval>/{raw,staged}/``.
 
-    Raises :class:`listening.quality.BatchRejected` (after writing the quarantine file)
-    when the batch must not load.
+    Raises :class:`listening.quality.BatchRejected` (after writing the quarantine file) when the
+    batch must not load: a source's raw records drifted from their schema, the staged columns are
+    not what the loader needs, or more than ``quality.max_bad_share`` of the rows are bad.
     """
-    from listening.quality import BatchRejected, validate_batch
+    from listening.quality import (
+        BatchRejected,
+        DocsTarget,
+        RawInput,
+        docs_prefix,
+        validate_batch,
+        validate_raw,
+    )
 
     rows = [fact_row(Mention.from_json(d), config, window) for d in lake.get_jsonl(scored_key)]
-    brand_rows = [{"mention_id": r["mention_id"], "brand_id": b} for r in rows for b in r["brands"]]
     qkey = staged_key(window, "quarantine")
+
+    def reject(bad: list[tuple[dict[str, Any], str]], why: str) -> None:
+        lake.put_jsonl(qkey, ({"row": r, "reason": reason} for r, reason in bad))
+        lake.put_jsonl(staged_key(window, "rejected"), [{"reason": why, "rows": len(rows)}])
+
+    raw_inputs = []
+    for s in config.enabled_sources:
+        key = raw_key(s.id, window)
+        if lake.exists(key):
+            raw_inputs.append(RawInput(s.id, s.kind, key, lake.get_jsonl(key)))
+    raw = validate_raw(raw_inputs, config.max_bad_share, docs=DocsTarget(lake, docs_prefix(window, "raw")))
+    raw_bad = raw.quarantined_ids()
+    if raw.drifted:
+        why = "schema drift: " + "; ".join(f"{sid}: {msg}" for sid, msg in sorted(raw.drifted.items()))
+        reject(raw.quarantined + [(r, f"batch rejected: {why}") for r in rows
+                                  if (r["source_id"], r["native_id"]) not in raw_bad], why)
+        raise BatchRejected(why)
+    # a mention parsed from a raw item that failed its schema does not load
+    rows = [r for r in rows if (r["source_id"], r["native_id"]) not in raw_bad]
+    brand_rows = [{"mention_id": r["mention_id"], "brand_id": b} for r in rows for b in r["brands"]]
     try:
         outcome = validate_batch(
             rows, brand_rows, window,
             known_sources=[s.id for s in config.sources],
             known_brands=[b.id for b in config.brands],
             max_bad_share=config.max_bad_share,
+            docs=DocsTarget(lake, docs_prefix(window, "staged")),
         )
     except BatchRejected as exc:
         bad = exc.outcome.quarantined if exc.outcome else [(r, f"batch rejected: {exc}") for r in rows]
-        lake.put_jsonl(qkey, ({"row": r, "reason": why} for r, why in bad))
-        lake.put_jsonl(staged_key(window, "rejected"), [{"reason": str(exc), "rows": len(rows)}])
+        reject(raw.quarantined + bad, str(exc))
         raise
     vkey = staged_key(window, "validated")
     lake.put_jsonl(vkey, outcome.valid)
-    lake.put_jsonl(qkey, ({"row": r, "reason": why} for r, why in outcome.quarantined))
-    failed = [r for r in outcome.results if not r["success"]]
-    log.info("validated %s: %d valid, %d quarantined; failed expectations: %s", window.key,
-             len(outcome.valid), len(outcome.quarantined), failed)
+    lake.put_jsonl(qkey, ({"row": r, "reason": why} for r, why in raw.quarantined + outcome.quarantined))
+    failed = [r for r in outcome.results + raw.results if not r["success"]]
+    valid_per_source: dict[str, int] = {}
+    for r in outcome.valid:
+        valid_per_source[r["source_id"]] = valid_per_source.get(r["source_id"], 0) + 1
+    log.info("validated %s: %d valid, %d quarantined (%d raw items); failed expectations: %s", window.key,
+             len(outcome.valid), len(outcome.quarantined), len(raw.quarantined), failed)
     return {"key": vkey, "quarantine_key": qkey, "valid": len(outcome.valid),
-            "quarantined": len(outcome.quarantined), "expectations": outcome.results}
+            "quarantined": len(outcome.quarantined) + len(raw.quarantined), "raw_quarantined": len(raw.quarantined),
+            "valid_per_source": valid_per_source, "expectations": outcome.results + raw.results,
+            "docs": raw.docs + outcome.docs}
 
 
 # ---- load ---------------------------------------------------------------------------------------------
 def load(config: Config, window: Window, crawls: list[dict[str, Any]], transformed: dict[str, Any],
          validated: dict[str, Any] | None, lake: Lake, engine: Any, status: str = "loaded",
          error: str | None = None) -> dict[str, Any]:
-    """Write one interval to the warehouse in a single transaction (idempotent: upserts and replaces)."""
-    from listening import warehouse as wh
+    """Write one interval to the warehouse in a single transaction (see :func:`listening.loader.load`)."""
+    from listening import loader
 
-    rows = lake.get_jsonl(validated["key"]) if validated else []
-    qkey = (validated or {}).get("quarantine_key") or staged_key(window, "quarantine")
-    quarantined = lake.get_jsonl(qkey) if lake.exists(qkey) else []
-    dkey = transformed.get("dropped_key")
-    dropped = lake.get_jsonl(dkey) if dkey and lake.exists(dkey) else []
-    now = wh.now_utc()
-    wh.create_schema(engine)
-    loaded_per_source: dict[str, int] = {}
-    q_per_source: dict[str, int] = {}
-    for r in rows:
-        loaded_per_source[r["source_id"]] = loaded_per_source.get(r["source_id"], 0) + 1
-    for q in quarantined:
-        sid = q["row"]["source_id"]
-        q_per_source[sid] = q_per_source.get(sid, 0) + 1
-
-    authors: dict[str, dict[str, Any]] = {}
-    facts, bridges, days = [], [], set()
-    for r in rows:
-        pub = parse_iso(r["published_at"])
-        local_day = pub.astimezone(config.tz).date()
-        days.add(local_day)
-        if r["author_key"]:
-            a = authors.get(r["author_key"])
-            if a is None:
-                a = authors[r["author_key"]] = {
-                    "author_key": r["author_key"], "source_id": r["source_id"], "author_id": r["author_id"],
-                    "author_name": r["author_name"], "followers": r["author_followers"],
-                    "verified": r["author_verified"], "verified_type": r["author_verified_type"],
-                    "kol_tier": wh.kol_tier(r["author_followers"]), "first_seen_at": pub, "last_seen_at": pub,
-                }
-            else:
-                a["first_seen_at"] = min(a["first_seen_at"], pub)
-                if pub >= a["last_seen_at"]:
-                    a.update(last_seen_at=pub, author_name=r["author_name"], followers=r["author_followers"],
-                             verified=r["author_verified"], verified_type=r["author_verified_type"],
-                             kol_tier=wh.kol_tier(r["author_followers"]))
-        fact = {c: r.get(c) for c in wh.FACT_COLUMNS if c not in ("loaded_at", "published_at")}
-        fact["published_at"] = pub
-        fact["loaded_at"] = now
-        facts.append(fact)
-        for b, terms in r["brands"].items():
-            bridges.append({"mention_id": r["mention_id"], "brand_id": b,
-                            "matched_terms": json.dumps(terms, ensure_ascii=False)})
-
-    with engine.begin() as conn:
-        wh.sync_dimensions(conn, config)
-        wh.ensure_dates(conn, days)
-        if authors:
-            # first_seen keeps the earliest ever seen; the rest follows the latest crawl
-            existing = {}
-            keys = list(authors)
-            for i in range(0, len(keys), 500):
-                part = keys[i:i + 500]
-                for row in conn.execute(wh.select(wh.dim_author.c.author_key, wh.dim_author.c.first_seen_at,
-                                                  wh.dim_author.c.last_seen_at)
-                                        .where(wh.dim_author.c.author_key.in_(part))):
-                    existing[row[0]] = (row[1], row[2])
-            for k, a in authors.items():
-                if k in existing:
-                    first, last = (wh.model_utc(x) for x in existing[k])
-                    a["first_seen_at"] = min(a["first_seen_at"], first)
-                    if last > a["last_seen_at"]:
-                        a["last_seen_at"] = last
-            wh.upsert(conn, wh.dim_author, list(authors.values()), ["author_key"])
-        # Re-processing can change a verdict: a post that no longer matches any brand (the query
-        # changed) or that now fails validation must not stay in the facts from an earlier load.
-        # (Posts that a re-crawl simply does not return are kept: nothing is lost.)
-        gone = [d["mention_id"] for d in dropped] + [f"{q['row']['source_id']}:{q['row']['native_id']}"
-                                                    for q in quarantined]
-        if status == "loaded":
-            for i in range(0, len(gone), 500):
-                part = gone[i:i + 500]
-                conn.execute(wh.delete(wh.bridge_mention_brand).where(wh.bridge_mention_brand.c.mention_id.in_(part)))
-                conn.execute(wh.delete(wh.fct_mention).where(wh.fct_mention.c.mention_id.in_(part)))
-        wh.upsert(conn, wh.fct_mention, facts, ["mention_id"])
-        mention_ids = [f["mention_id"] for f in facts]
-        for i in range(0, len(mention_ids), 500):
-            conn.execute(wh.delete(wh.bridge_mention_brand)
-                         .where(wh.bridge_mention_brand.c.mention_id.in_(mention_ids[i:i + 500])))
-        if bridges:
-            conn.execute(wh.bridge_mention_brand.insert(), bridges)
-        conn.execute(wh.delete(wh.etl_quarantine).where(wh.etl_quarantine.c.interval_key == window.key))
-        if quarantined:
-            qrows = {}
-            for q in quarantined:
-                r = q["row"]
-                qrows[(r["source_id"], r["native_id"])] = {
-                    "interval_key": window.key, "source_id": r["source_id"], "native_id": r["native_id"],
-                    "reason": q["reason"], "record": json.dumps(r, ensure_ascii=False, default=str),
-                    "raw_ref": r.get("raw_ref"), "quarantined_at": now,
-                }
-            conn.execute(wh.etl_quarantine.insert(), list(qrows.values()))
-        per_source = transformed.get("per_source", {})
-        for c in crawls:
-            sid = c["source"]
-            st = per_source.get(sid, {})
-            src_status = status
-            if status == "loaded" and c["status"] == "failed":
-                src_status = "failed"
-            batch_id = f"{sid}/{window.key}"
-            prev = conn.execute(wh.select(wh.etl_batch.c.attempts, wh.etl_batch.c.first_loaded_at)
-                                .where(wh.etl_batch.c.batch_id == batch_id)).first()
-            errors = list(c.get("errors") or []) + ([error] if error else []) + list(st.get("problems") or [])[:20]
-            wh.upsert(conn, wh.etl_batch, [{
-                "batch_id": batch_id, "source_id": sid, "interval_key": window.key,
-                "window_start": window.start, "window_end": window.end,
-                "status": src_status, "coverage": c["status"],
-                "fetched": c.get("fetched", 0), "parsed": st.get("parsed", 0),
-                "out_of_window": st.get("out_of_window", 0), "unmatched": st.get("unmatched", 0),
-                "duplicates": st.get("duplicates", 0), "quarantined": q_per_source.get(sid, 0),
-                "loaded": loaded_per_source.get(sid, 0) if status == "loaded" else 0,
-                "errors": json.dumps(errors, ensure_ascii=False), "raw_key": c.get("raw_key"),
-                "attempts": (prev[0] + 1) if prev else 1,
-                "first_loaded_at": wh.model_utc(prev[1]) if prev else now, "last_loaded_at": now,
-            }], ["batch_id"])
-            conn.execute(wh.delete(wh.etl_coverage).where(wh.etl_coverage.c.source_id == sid,
-                                                          wh.etl_coverage.c.interval_key == window.key))
-            cov = [{
-                "source_id": sid, "interval_key": window.key, "slice_no": i,
-                "slice_start": parse_iso(s["start"]), "slice_end": parse_iso(s["end"]),
-                "query": s.get("query", ""), "status": s["status"], "pages": s.get("pages", 0),
-                "items": s.get("items", 0), "detail": s.get("detail", ""),
-            } for i, s in enumerate(c.get("coverage") or [])]
-            if cov:
-                conn.execute(wh.etl_coverage.insert(), cov)
-            if status == "loaded" and c.get("raw_key"):
-                old = wh.get_cursor_conn(conn, sid)
-                new = dict(c.get("cursor") or {})
-                # a backfill never moves the cursor backwards
-                if (old.get("last_window_end") and new.get("last_window_end")
-                        and parse_iso(old["last_window_end"]) > parse_iso(new["last_window_end"])):
-                    new = old
-                wh.save_cursor(conn, sid, new)
-    log.info("loaded %s: %d mentions, %d brand links, %d quarantined", window.key, len(facts), len(bridges),
-             len(quarantined))
-    return {"interval": window.key, "loaded": len(facts), "brand_links": len(bridges),
-            "quarantined": len(quarantined), "status": status,
-            "dates": sorted(d.isoformat() for d in days | window_local_days(window, config))}
+    return loader.load(config, window, crawls, transformed, validated, lake, engine, status=status, error=error)
 
 
 def window_local_days(window: Window, config: Config) -> set[Any]:

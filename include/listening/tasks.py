@@ -113,18 +113,122 @@ def load_interval(window: Window, crawls: list[dict[str, Any] | None], transform
                          get_engine(settings.warehouse_url))
 
 
-def build_marts(dates: list[str] | None = None) -> dict[str, int]:
-    """Rebuild the marts for the given local days (ISO dates), or for every day when None/empty."""
+def build_marts(dates: list[str] | None = None, only: list[str] | None = None) -> dict[str, int]:
+    """Rebuild the marts for the given local days (ISO dates), or for every day when None/empty.
+
+    The dimensions and brand goals follow the config first (share of voice and the KPI mart read
+    them); ``mart_hot_terms`` is filled by ``listening.hotterms.build`` when that module exists.
+    """
+    from listening import sales
     from listening import warehouse as wh
     from listening.airflow_glue import warehouse_url
 
-    load_config()  # a broken config fails here, not later
+    config = load_config()  # a broken config fails here, not later
     engine = wh.get_engine(warehouse_url())
     wh.create_schema(engine)
+    with engine.begin() as conn:
+        wh.sync_dimensions(conn, config)
+        sales.sync_goals(conn, sales.load_sales_config(config=config), config)
+    lo = hi = None
     if dates:
         ds = sorted(date.fromisoformat(d) for d in dates)
-        return wh.build_marts(engine, wh.date_key(ds[0]), wh.date_key(ds[-1]))
-    return wh.build_marts(engine)
+        lo, hi = wh.date_key(ds[0]), wh.date_key(ds[-1])
+    counts = wh.build_marts(engine, lo, hi, only=only)
+    if only is None:
+        counts.update(build_hot_terms(engine, config, lo, hi))
+    return counts
+
+
+def build_hot_terms(engine: Any, config: Config, start_key: int | None, end_key: int | None) -> dict[str, int]:
+    """``listening.hotterms.build(engine, config, start_key, end_key)`` when the module is installed
+    (None = every day); nothing otherwise."""
+    import importlib
+    import importlib.util
+
+    if importlib.util.find_spec("listening.hotterms") is None:
+        return {}
+    hotterms = importlib.import_module("listening.hotterms")
+    res = hotterms.build(engine, config, start_key, end_key)
+    if isinstance(res, dict):
+        return {k: v for k, v in res.items() if isinstance(v, int)}
+    return {"mart_hot_terms": int(res)} if isinstance(res, int) else {}
+
+
+def upgrade_warehouse() -> dict[str, Any]:
+    """``listening warehouse upgrade``: create or migrate the warehouse schema to head (DAGs run it first)."""
+    from listening import warehouse as wh
+    from listening.airflow_glue import warehouse_url
+
+    engine = wh.get_engine(warehouse_url())
+    res = wh.upgrade(engine)
+    log.info("warehouse %s at revision %s (was %s)", engine.url.render_as_string(hide_password=True),
+             res["to"], res["from"])
+    return res
+
+
+def import_sales(window: Window) -> dict[str, Any]:
+    """The load_sales DAG: load new or changed sales / spend drops, then rebuild mart_brand_kpi for their days."""
+    from listening import sales
+    from listening.warehouse import get_engine
+
+    config, settings, lake = _setup()
+    engine = get_engine(settings.warehouse_url)
+    return sales.import_drops(engine, config, lake, window)
+
+
+def alert_recipients() -> list[str]:
+    """``LISTENING_ALERT_RECIPIENTS``, else the Airflow variable ``listening_alert_recipients``, else the
+    report recipients."""
+    import os
+
+    from listening.airflow_glue import report_recipients
+
+    raw = os.environ.get("LISTENING_ALERT_RECIPIENTS")
+    if raw is None:
+        try:
+            from airflow.sdk import Variable
+
+            raw = Variable.get("listening_alert_recipients", default="")
+        except Exception:  # noqa: BLE001 - not running under Airflow, or no variable
+            raw = ""
+    got = [r.strip() for r in str(raw).replace(";", ",").split(",") if r.strip()]
+    return got or report_recipients()
+
+
+def alert_on_failure(context: Any) -> dict[str, Any] | None:
+    """``on_failure_callback`` of the DAGs: an alert email through ``listening_smtp`` (or a file in
+    ``<reports dir>/alerts/`` without it) naming the task, the interval and the reason.  Never raises."""
+    try:
+        from listening.airflow_glue import smtp_settings
+        from listening.quality import BatchRejected, send_alert
+
+        ti = context.get("task_instance") or context.get("ti")
+        dag_id = getattr(ti, "dag_id", None) or getattr(context.get("dag"), "dag_id", "?")
+        task_id = getattr(ti, "task_id", "?")
+        exc = context.get("exception")
+        params = context.get("params") or {}
+        start = params.get("window_start") or context.get("data_interval_start")
+        end = params.get("window_end") or context.get("data_interval_end")
+        kind = "quality gate stopped the batch" if isinstance(exc, BatchRejected) else "task failed"
+        reason = f"{type(exc).__name__}: {exc}" if exc is not None else "(no exception in the context)"
+        subject = f"[listening] {dag_id}.{task_id}: {kind} ({str(exc)[:120] if exc else 'failed'})"
+        body = "\n".join([
+            f"DAG:       {dag_id}",
+            f"task:      {task_id} (try {getattr(ti, 'try_number', '?')})",
+            f"run:       {context.get('run_id', '?')}",
+            f"interval:  {start} .. {end}",
+            "",
+            f"what:      {kind}",
+            f"reason:    {reason}",
+            "",
+            "Nothing of a stopped batch was loaded; its rows are in etl_quarantine with the reason and a",
+            "reference to the raw record, and etl_batch records the attempt. The GX Data Docs of the",
+            "validation are in the lake under docs/gx/<interval>/.",
+        ])
+        return send_alert(subject, body, smtp_settings(), alert_recipients())
+    except Exception:  # noqa: BLE001 - a failing alert must not hide the task's own failure
+        log.exception("could not send the failure alert")
+        return None
 
 
 def report_day(params: dict[str, Any] | None, logical_date: datetime | None, tz: Any) -> date:
@@ -161,3 +265,79 @@ def dates_from_asset_events(events: Any) -> list[str]:
     return sorted(out)
 
 
+
+
+# ---- alerts (send_alerts DAG) ------------------------------------------------------------------------
+def windows_from_asset_events(events: Any) -> list[Window]:
+    """The data intervals of the loads that triggered a run (asset event extra ``interval``)."""
+    out: list[Window] = []
+    try:
+        for _asset, evs in (events or {}).items():
+            for ev in evs:
+                key = (getattr(ev, "extra", None) or {}).get("interval")
+                if not key or "_" not in str(key):
+                    continue
+                s, e = str(key).split("_", 1)
+                out.append(Window(datetime.strptime(s, "%Y%m%dT%H%MZ"), datetime.strptime(e, "%Y%m%dT%H%MZ")))
+    except (AttributeError, TypeError, ValueError):
+        return []
+    return out
+
+
+def alert_window(params: dict[str, Any] | None, events: Any, engine: Any, lookback_hours: int) -> Window | None:
+    """What to evaluate: the ``window_start``/``window_end`` params; else the span of the triggering
+    loads; else (a manual run) the last ``lookback_hours`` hours of loaded data.  None: nothing loaded."""
+    params = params or {}
+    if params.get("window_start") or params.get("window_end"):
+        return window_from(params, None, None)
+    wins = windows_from_asset_events(events)
+    if wins:
+        return Window(min(w.start for w in wins), max(w.end for w in wins))
+    from sqlalchemy import func, select
+
+    from listening import warehouse as wh
+
+    with engine.connect() as conn:
+        last = conn.execute(select(func.max(wh.etl_batch.c.window_end))
+                            .where(wh.etl_batch.c.status == "loaded")).scalar()
+    if last is None:
+        return None
+    end = wh.model_utc(last)
+    return Window(end - timedelta(hours=lookback_hours), end)
+
+
+def evaluate_alerts(params: dict[str, Any] | None = None, events: Any = None) -> dict[str, Any]:
+    """Run the alert state machine over the hours of the triggering load (see listening.alerts)."""
+    from listening import alerts
+    from listening import warehouse as wh
+    from listening.airflow_glue import warehouse_url
+
+    config = load_config()
+    acfg = alerts.load_alert_config(config)
+    engine = wh.get_engine(warehouse_url())
+    wh.create_schema(engine)
+    window = alert_window(params, events, engine, acfg.manual_lookback_hours)
+    if window is None:
+        log.info("nothing loaded yet: no alerts to evaluate")
+        return {"window": None}
+    result = alerts.evaluate(engine, config, acfg, window).as_dict()
+    log.info("alerts over %s..%s: %s", result["start"], result["end"], result)
+    return result
+
+
+def notify_alerts(out_dir: str | None = None) -> dict[str, Any]:
+    """Send every open alert a channel has not carried yet (e-mail via listening_smtp, webhook)."""
+    from pathlib import Path
+
+    from listening import alerts, notify
+    from listening import warehouse as wh
+    from listening.airflow_glue import smtp_settings, warehouse_url
+    from listening.report import default_reports_dir
+
+    config = load_config()
+    acfg = alerts.load_alert_config(config)
+    engine = wh.get_engine(warehouse_url())
+    wh.create_schema(engine)
+    out = Path(out_dir) if out_dir else default_reports_dir() / "alerts"
+    return notify.notify_pending(engine, config, acfg, smtp_settings(), notify.alert_recipients(acfg),
+                                 notify.webhook_settings(acfg.webhook_connection), out)

@@ -1,0 +1,165 @@
+"""The GX quality gates: raw schema drift, staged rows, the loaded interval, Data Docs, alert emails."""
+
+from __future__ import annotations
+
+import json
+import socket
+from datetime import datetime
+from types import SimpleNamespace
+
+import pytest
+from sqlalchemy import func, select
+from test_warehouse_load import HOUR, engine  # noqa: F401 - the fixture
+from weibo_fixtures import mblog, raw, search_page
+
+from listening import pipeline, tasks
+from listening import warehouse as wh
+from listening.lake import LocalLake, raw_key
+from listening.quality import BatchRejected, validate_batch
+
+RAW_KEY = raw_key("weibo", HOUR)
+
+
+def _posts(n: int, drift=None) -> list[dict]:
+    out = []
+    for i in range(n):
+        m = mblog(f"50000000000{i:05d}", f"极光X5 第{i}条 很好用", datetime(2026, 11, 1, 8, i % 60), user_id=100 + i,
+                  likes=i)
+        if drift and drift(i):
+            m["attitudes_count"] = {"count": i}  # the API changed the shape of a field
+        out.append(m)
+    return out
+
+
+def _run_to_validate(config, lake, posts):
+    lake.put_jsonl(RAW_KEY, [raw("search", search_page(posts, next_page=None), page=1, keyword="极光")])
+    crawls = [{"source": "weibo", "kind": "weibo_search", "raw_key": RAW_KEY, "fetched": 1, "pages": 1,
+               "status": "complete", "errors": [], "cursor": {},
+               "coverage": [{"start": "2026-11-01T00:00:00Z", "end": "2026-11-01T01:00:00Z", "status": "complete",
+                             "pages": 1, "items": len(posts), "detail": "", "query": "极光"}]}]
+    settings = pipeline.Settings(warehouse_url="", lake_url=str(lake.root))
+    t = pipeline.transform(config, HOUR, crawls, lake, settings)
+    s = pipeline.score(config, HOUR, t["key"], lake)
+    return crawls, t, s
+
+
+class _Sink:
+    def __init__(self):
+        self.messages = []
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's hook name
+        self.messages.append(envelope)
+        return "250 OK"
+
+
+@pytest.fixture
+def smtp(monkeypatch):
+    from aiosmtpd.controller import Controller
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    sink = _Sink()
+    ctl = Controller(sink, hostname="127.0.0.1", port=port)
+    ctl.start()
+    monkeypatch.setenv("AIRFLOW_CONN_LISTENING_SMTP", json.dumps(
+        {"conn_type": "smtp", "host": "127.0.0.1", "port": port, "extra": {"from_email": "listening@example.com"}}))
+    monkeypatch.setenv("LISTENING_ALERT_RECIPIENTS", "oncall@example.com, data@example.com")
+    yield sink
+    ctl.stop()
+
+
+def _context(exc, task_id="validate"):
+    ti = SimpleNamespace(dag_id="ingest_mentions", task_id=task_id, try_number=3)
+    return {"task_instance": ti, "exception": exc, "run_id": "manual__2026-11-01",
+            "params": {"window_start": "2026-11-01T00:00:00Z", "window_end": "2026-11-01T01:00:00Z"}}
+
+
+def test_drifted_raw_schema_is_stopped_quarantined_and_alerted(config, engine, tmp_path, monkeypatch, smtp):  # noqa: F811
+    lake = LocalLake(tmp_path / "lake")
+    monkeypatch.setenv("LISTENING_LAKE_URL", str(lake.root))
+    monkeypatch.setenv("LISTENING_WAREHOUSE_URL", engine.url.render_as_string(hide_password=False))
+    # a few good posts were loaded before the site changed its JSON
+    crawls, t, s = _run_to_validate(config, lake, _posts(3))
+    v = pipeline.validate(config, HOUR, s["key"], lake)
+    pipeline.load(config, HOUR, crawls, t, v, lake, engine)
+    # now every post has attitudes_count as an object: the parser can only note a problem and count zero
+    # likes -- numbers quietly wrong without the gate
+    crawls, t, s = _run_to_validate(config, lake, _posts(20, drift=lambda i: True))
+    assert t["per_source"]["weibo"]["problems"]
+    with pytest.raises(BatchRejected, match="schema drift: weibo") as info:
+        tasks.validate_interval(HOUR, crawls, t, s)
+    assert "attitudes_count" in str(info.value)
+    with engine.connect() as c:
+        batch = c.execute(select(wh.etl_batch).where(wh.etl_batch.c.source_id == "weibo")).one()
+        q = c.execute(select(wh.etl_quarantine).order_by(wh.etl_quarantine.c.native_id)).all()
+        facts = c.execute(select(func.count()).select_from(wh.fct_mention)).scalar_one()
+    assert batch.status == "rejected" and batch.loaded == 0 and batch.quarantined == 20
+    assert "schema drift" in batch.errors
+    assert facts == 3  # what was loaded before stays; nothing of the drifted batch landed
+    assert len(q) == 20 and {r.stage for r in q} == {"raw"}
+    assert all(r.raw_ref == f"{RAW_KEY}#0" for r in q)
+    assert "attitudes_count" in q[0].reason and json.loads(q[0].record)["item"]["attitudes_count"] == {"count": 0}
+    assert lake.exists(f"docs/gx/{HOUR.key}/raw/index.html")
+    # the task fails; its on_failure_callback mails the on-call list
+    sent = tasks.alert_on_failure(_context(info.value))
+    assert sent["sent"] and sent["recipients"] == ["oncall@example.com", "data@example.com"]
+    assert len(smtp.messages) == 1
+    env = smtp.messages[0]
+    body = env.content.decode("utf-8", "replace")
+    assert env.rcpt_tos == ["oncall@example.com", "data@example.com"]
+    assert "quality gate stopped the batch" in body and "schema drift" in body and "ingest_mentions" in body
+
+
+def test_a_few_bad_raw_items_are_quarantined_and_the_rest_loads(config, engine, tmp_path):  # noqa: F811
+    lake = LocalLake(tmp_path / "lake")
+    crawls, t, s = _run_to_validate(config, lake, _posts(40, drift=lambda i: i == 7))
+    v = pipeline.validate(config, HOUR, s["key"], lake)
+    assert v["valid"] == 39 and v["raw_quarantined"] == 1
+    res = pipeline.load(config, HOUR, crawls, t, v, lake, engine)
+    assert res["loaded"] == 39 and res["quarantined"] == 1
+    with engine.connect() as c:
+        q = c.execute(select(wh.etl_quarantine)).one()
+        b = c.execute(select(wh.etl_batch)).one()
+    assert q.native_id == "5000000000000007" and q.stage == "raw" and q.raw_ref == f"{RAW_KEY}#0"
+    assert b.loaded == 39 and b.quarantined == 1 and b.status == "loaded"
+    for stage in ("raw", "staged", "loaded"):  # Data Docs of every validation, in the lake
+        html = lake.get(f"docs/gx/{HOUR.key}/{stage}/index.html").decode("utf-8")
+        assert "<html" in html.lower()
+    assert any(k.endswith(".html") and "/validations/" in k for k in lake.list(f"docs/gx/{HOUR.key}/staged/"))
+
+
+def test_staged_rows_with_wrong_types_are_quarantined():
+    good = {"mention_id": "weibo:1", "source_id": "weibo", "native_id": "1", "url": "u", "text": "t",
+            "published_ts": HOUR.start.timestamp() + 10, "sentiment": 0.5, "sentiment_label": "neutral",
+            "model_version": "m", "story_id": "s", "engagement": 0}
+    rows = [dict(good, mention_id=f"weibo:{i}", native_id=str(i)) for i in range(30)]
+    rows[3]["native_id"] = 3  # a number where the loader expects text
+    out = validate_batch(rows, [{"mention_id": r["mention_id"], "brand_id": "aurora"} for r in rows], HOUR,
+                         ["weibo"], ["aurora"])
+    assert len(out.valid) == 29 and out.quarantined[0][1] == "native_id is not a string"
+
+
+def test_staged_schema_drift_rejects_the_batch():
+    rows = [{"mention_id": "weibo:1", "source_id": "weibo", "native_id": "1"}]
+    with pytest.raises(BatchRejected, match="schema drift"):
+        validate_batch(rows, [], HOUR, ["weibo"], ["aurora"])
+
+
+def test_alert_without_smtp_is_written_to_the_reports_folder(tmp_path, monkeypatch):
+    monkeypatch.delenv("AIRFLOW_CONN_LISTENING_SMTP", raising=False)
+    monkeypatch.setenv("LISTENING_REPORTS_DIR", str(tmp_path / "reports"))
+    res = tasks.alert_on_failure(_context(RuntimeError("warehouse unreachable"), task_id="load"))
+    assert res is not None and not res["sent"]
+    files = list((tmp_path / "reports" / "alerts").glob("alert-*.eml"))
+    assert len(files) == 1
+    text = files[0].read_text(encoding="utf-8")
+    assert "ingest_mentions.load: task failed" in text and "warehouse unreachable" in text
+
+
+def test_the_alert_callback_never_raises(monkeypatch):
+    def boom(*a, **k):
+        raise OSError("disk full")
+
+    monkeypatch.setattr("listening.quality.send_alert", boom)
+    assert tasks.alert_on_failure(_context(RuntimeError("x"))) is None
