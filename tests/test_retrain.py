@@ -25,16 +25,11 @@ retrain: Any = None
 
 @pytest.fixture(scope="module", autouse=True)
 def _retrain_module():
-    """Import listening.retrain only while these tests run: it declares sentiment_feedback on the
-    warehouse metadata, and until a migration creates that table, other tests' ``table_counts``
-    (which counts every table of the metadata) must not see it."""
     global retrain
     import listening.retrain as module
 
     retrain = module
     yield module
-    if "sentiment_feedback" in wh.metadata.tables:
-        wh.metadata.remove(wh.metadata.tables["sentiment_feedback"])
 
 
 @pytest.fixture

@@ -40,7 +40,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import CheckConstraint, Column, DateTime, String, Table, func, select
+from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 
 from listening import warehouse as wh
@@ -51,21 +51,12 @@ log = logging.getLogger(__name__)
 
 LABELS = ("negative", "neutral", "positive")
 
-sentiment_feedback = Table(
-    "sentiment_feedback", wh.metadata,
-    Column("mention_id", String(300), primary_key=True, comment="fct_mention.mention_id"),
-    Column("corrected_at", DateTime(timezone=True), primary_key=True, comment="UTC; the latest wins"),
-    Column("label", String(10), nullable=False, comment="negative / neutral / positive"),
-    Column("corrected_by", String(200), nullable=False),
-    CheckConstraint("label IN ('negative', 'neutral', 'positive')", name="ck_sentiment_feedback_label"),
-    comment="analysts' corrected sentiment labels; training data of the retrain_sentiment DAG",
-)
+sentiment_feedback = wh.sentiment_feedback  # created by migration 0003
 
 
 def ensure_table(engine: Engine) -> None:
-    """Create ``sentiment_feedback`` when the warehouse's migrations have not (yet) created it."""
+    """Bring the warehouse to the head revision, which has ``sentiment_feedback``."""
     wh.create_schema(engine)
-    sentiment_feedback.create(engine, checkfirst=True)
 
 
 def gold_path() -> Path:

@@ -33,6 +33,7 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
+    CheckConstraint,
     Column,
     Date,
     DateTime,
@@ -361,6 +362,17 @@ mart_alerts = Table(
     Column("payload", JSON, comment="the figures behind the alert"),
     Column("notified_at", DateTime(timezone=True)),
     Index("ix_mart_alerts_brand_status", "brand_id", "status"),
+)
+
+# ---- revision 0003: analysts' sentiment corrections -------------------------------------------------
+sentiment_feedback = Table(
+    "sentiment_feedback", metadata,
+    Column("mention_id", String(300), primary_key=True, comment="fct_mention.mention_id"),
+    Column("corrected_at", DateTime(timezone=True), primary_key=True, comment="UTC; the latest wins"),
+    Column("label", String(10), nullable=False, comment="negative / neutral / positive"),
+    Column("corrected_by", String(200), nullable=False),
+    CheckConstraint("label IN ('negative', 'neutral', 'positive')", name="ck_sentiment_feedback_label"),
+    comment="analysts' corrected sentiment labels; training data of the retrain_sentiment DAG",
 )
 
 mart_pipeline_health = Table(
