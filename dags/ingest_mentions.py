@@ -58,10 +58,10 @@ def ingest_mentions():
         return upgrade_warehouse()
 
     @task
-    def plan() -> list[str]:
-        from listening.tasks import plan_sources
+    def plan(stage: str) -> list[str]:
+        from listening.tasks import plan_crawl_stages
 
-        return plan_sources()
+        return plan_crawl_stages()[stage]
 
     @task(pool="listening_crawl", max_active_tis_per_dagrun=2)
     def crawl(source_id: str) -> dict:
@@ -70,10 +70,10 @@ def ingest_mentions():
         return crawl_source(source_id, _window())
 
     @task(trigger_rule="all_done")
-    def transform(crawls: list) -> dict:
+    def transform(crawls: list, later: list) -> dict:
         from listening.tasks import transform_interval
 
-        return transform_interval(_window(), list(crawls))
+        return transform_interval(_window(), list(crawls or []) + list(later or []))
 
     @task
     def score(transformed: dict) -> dict:
@@ -82,26 +82,29 @@ def ingest_mentions():
         return score_interval(_window(), transformed)
 
     @task
-    def validate(crawls: list, transformed: dict, scored: dict) -> dict:
+    def validate(crawls: list, later: list, transformed: dict, scored: dict) -> dict:
         from listening.tasks import validate_interval
 
-        return validate_interval(_window(), list(crawls), transformed, scored)
+        return validate_interval(_window(), list(crawls or []) + list(later or []), transformed, scored)
 
     @task(outlets=[MENTIONS])
-    def load(crawls: list, transformed: dict, validated: dict) -> dict:
+    def load(crawls: list, later: list, transformed: dict, validated: dict) -> dict:
         from listening.tasks import load_interval
 
-        result = load_interval(_window(), list(crawls), transformed, validated)
+        result = load_interval(_window(), list(crawls or []) + list(later or []), transformed, validated)
         get_current_context()["outlet_events"][MENTIONS].extra = {"interval": result["interval"],
                                                                   "dates": result["dates"]}
         return result
 
-    sources = plan()
-    upgrade() >> sources
-    crawls = crawl.expand(source_id=sources)
-    transformed = transform(crawls)
+    first, after = plan.override(task_id="plan")("first"), plan.override(task_id="plan_after")("after")
+    upgrade() >> [first, after]
+    crawls = crawl.expand(source_id=first)
+    # comment connectors read the posts the first stage landed in the lake, so they crawl after it
+    later = crawl.override(task_id="crawl_after", trigger_rule="all_done").expand(source_id=after)
+    crawls >> later
+    transformed = transform(crawls, later)
     scored = score(transformed)
-    load(crawls, transformed, validate(crawls, transformed, scored))
+    load(crawls, later, transformed, validate(crawls, later, transformed, scored))
 
 
 ingest_mentions()

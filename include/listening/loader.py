@@ -310,6 +310,7 @@ def prepare(config: Config, window: Window, crawls: list[dict[str, Any]], transf
               per_source=transformed.get("per_source", {}), error=error,
               valid_per_source=(validated or {}).get("valid_per_source"))
     fact_cols = wh.FACT_COLUMNS
+    pub_i, loaded_i = fact_cols.index("published_at"), fact_cols.index("loaded_at")
     seen: dict[str, int] = {}
     tz = config.tz
     for r in rows:
@@ -330,15 +331,16 @@ def prepare(config: Config, window: Window, crawls: list[dict[str, Any]], transf
                     a.update(last_seen_at=pub, author_name=r["author_name"], followers=r["author_followers"],
                              verified=r["author_verified"], verified_type=r["author_verified_type"],
                              kol_tier=wh.kol_tier(r["author_followers"]))
-        fact = {c: r.get(c) for c in fact_cols}
-        fact["published_at"] = pub
-        fact["loaded_at"] = b.now
+        vals = [r.get(c) for c in fact_cols]
+        vals[pub_i] = pub
+        vals[loaded_i] = b.now
+        fact = tuple(vals)
         mid = r["mention_id"]
         if mid in seen:  # the staged file is deduplicated; be safe anyway: the last one wins
-            b.facts[seen[mid]] = tuple(fact[c] for c in fact_cols)
+            b.facts[seen[mid]] = fact
             continue
         seen[mid] = len(b.facts)
-        b.facts.append(tuple(fact[c] for c in fact_cols))
+        b.facts.append(fact)
         for brand, terms in r["brands"].items():
             b.bridges.append((mid, brand, json.dumps(terms, ensure_ascii=False)))
     # bridges of a mention that appeared twice: keep one row per (mention, brand)
@@ -592,15 +594,23 @@ def load(config: Config, window: Window, crawls: list[dict[str, Any]], transform
     except Exception as exc:
         record_failure(engine, b, f"{type(exc).__name__}: {exc}")
         raise
+    # comments and replies (after the facts they hang under): an idempotent merge of their own
+    inter: dict[str, Any] = {}
+    ikey = transformed.get("interactions_key")
+    if status == "loaded" and ikey and lake.exists(ikey):
+        inter = load_interactions(config, window, lake.get_jsonl(ikey), engine)
     secs = time.monotonic() - t0
-    log.info("loaded %s: %d mentions, %d brand links, %d authors, %d quarantined in %.2fs", window.key,
-             len(b.facts), len(b.bridges), len(b.authors), len(b.quarantine), secs)
+    log.info("loaded %s: %d mentions, %d brand links, %d authors, %d quarantined, %d interactions in %.2fs",
+             window.key, len(b.facts), len(b.bridges), len(b.authors), len(b.quarantine),
+             inter.get("interactions", 0), secs)
     from listening.pipeline import window_local_days
 
+    dates = {d.isoformat() for d in b.days | window_local_days(window, config)}
+    dates.update(inter.get("mention_dates", []))  # mart_response is dated by the post
     return {"interval": window.key, "loaded": len(b.facts), "brand_links": len(b.bridges),
             "quarantined": len(b.quarantine), "status": status, "seconds": round(secs, 3),
-            "reconciled": results,
-            "dates": sorted(d.isoformat() for d in b.days | window_local_days(window, config))}
+            "reconciled": results, "interactions": inter.get("interactions", 0),
+            "owned_replies": inter.get("replies", 0), "dates": sorted(dates)}
 
 
 # ---- interactions (comments and replies) ----------------------------------------------------------------

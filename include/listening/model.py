@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
+from functools import cached_property
 from typing import Any
 
 
@@ -38,7 +39,7 @@ class Window:
     def contains(self, dt: datetime) -> bool:
         return self.start <= utc(dt) < self.end
 
-    @property
+    @cached_property
     def key(self) -> str:
         """Stable id of the interval, used in lake object names and audit rows."""
         return f"{self.start:%Y%m%dT%H%MZ}_{self.end:%Y%m%dT%H%MZ}"

@@ -231,6 +231,7 @@ def transform(config: Config, window: Window, crawls: list[dict[str, Any]], lake
     """Parse every crawled source's raw responses into canonical, matched, deduplicated mentions."""
     all_mentions: list[Mention] = []
     dropped: list[dict[str, str]] = []
+    interactions: list[dict[str, Any]] = []
     per_source: dict[str, dict[str, Any]] = {}
     for c in crawls:
         sid = c["source"]
@@ -244,6 +245,12 @@ def transform(config: Config, window: Window, crawls: list[dict[str, Any]], lake
         parsed = conn.parse(records, window)
         for m in parsed.mentions:
             m.raw_ref = c["raw_key"]
+        if getattr(conn, "produces_interactions", False):
+            # comments and replies are interactions with a post, not mentions: every comment of the
+            # window goes to fct_interaction (a brand's reply must count even if it names no brand)
+            st.update(_collect_interactions(config, parsed.mentions, window, interactions))
+            st["problems"] = parsed.problems[:50]
+            continue
         unmatched: list[str] = []
         kept, stats = process_mentions(config, parsed.mentions, window, windowed=conn.windowed,
                                        unmatched_ids=unmatched)
@@ -257,8 +264,34 @@ def transform(config: Config, window: Window, crawls: list[dict[str, Any]], lake
     lake.put_jsonl(key, (m.to_json() for m in all_mentions))
     dropped_key = staged_key(window, "dropped")
     lake.put_jsonl(dropped_key, dropped)
-    log.info("transform %s: %d mentions kept, %d match no brand", window.key, len(all_mentions), len(dropped))
-    return {"key": key, "dropped_key": dropped_key, "mentions": len(all_mentions), "per_source": per_source}
+    out = {"key": key, "dropped_key": dropped_key, "mentions": len(all_mentions), "per_source": per_source}
+    if interactions:
+        out["interactions_key"] = lake.put_jsonl(staged_key(window, "interactions"), interactions)
+        out["interactions"] = len(interactions)
+    log.info("transform %s: %d mentions kept, %d match no brand, %d interactions", window.key,
+             len(all_mentions), len(dropped), len(interactions))
+    return out
+
+
+def _collect_interactions(config: Config, comments: list[Mention], window: Window,
+                          out: list[dict[str, Any]]) -> dict[str, int]:
+    """Comments of the window, normalised and brand-matched (through their post), as canonical dicts."""
+    from listening.sources.base import canonical
+
+    stats = {"parsed": len(comments), "out_of_window": 0, "unmatched": 0, "no_text": 0, "duplicates": 0}
+    seen: set[str] = set()
+    for m in comments:
+        if not window.contains(m.published_at):
+            stats["out_of_window"] += 1
+            continue
+        if m.native_id in seen:
+            stats["duplicates"] += 1
+            continue
+        seen.add(m.native_id)
+        matched, _ = process_mentions(config, [m], window, windowed=True)
+        stats["unmatched"] += not matched
+        out.append(canonical(matched[0] if matched else m))
+    return stats
 
 
 # ---- score --------------------------------------------------------------------------------------------

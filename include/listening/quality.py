@@ -240,8 +240,15 @@ def validate_batch(
         missing = [c for c in REQUIRED_MENTION_COLUMNS if c not in mentions[0]]
         if missing:
             raise BatchRejected(f"schema drift: staged mentions lack columns {missing}")
-    cols = list(mentions[0].keys()) if mentions else list(REQUIRED_MENTION_COLUMNS)
-    df = pd.DataFrame([_typed(m, cols) for m in mentions], columns=cols + [f"{c}__type" for c in _TYPED])
+    staged_suite = load_suite("staged_mentions", directory)
+    # Only the columns the suite reads go into the frame, built column by column: the full rows carry
+    # dicts (``brands``) that make GX's batch fingerprint fall back to pickling the whole frame.
+    cols = [c for c in _suite_columns(staged_suite) if not c.endswith("__type")]
+    cols += [c for c in REQUIRED_MENTION_COLUMNS if c not in cols]
+    data: dict[str, list[Any]] = {c: [m.get(c) for m in mentions] for c in cols}
+    for c in _TYPED:
+        data[f"{c}__type"] = [_type_name(m.get(c)) for m in mentions]
+    df = pd.DataFrame(data)
     bdf = pd.DataFrame(brand_rows, columns=["mention_id", "brand_id"])
     params = {
         "window_start_ts": window.start.timestamp(),
@@ -249,7 +256,7 @@ def validate_batch(
         "known_sources": list(known_sources),
         "known_brands": list(known_brands),
     }
-    frames = [(load_suite("staged_mentions", directory), df)]
+    frames = [(staged_suite, df)]
     summaries: list[dict[str, Any]] = []
     if bdf.empty:
         summaries.append({"suite": "mention_brands", "expectation": "(empty batch)", "success": True,
@@ -312,10 +319,14 @@ def _type_name(v: Any) -> str:
     return type(v).__name__
 
 
-def _typed(row: dict[str, Any], cols: list[str]) -> dict[str, Any]:
-    out = {c: row.get(c) for c in cols}
-    for c in _TYPED:
-        out[f"{c}__type"] = _type_name(row.get(c))
+def _suite_columns(suite_json: dict[str, Any]) -> list[str]:
+    """Every column a suite's expectations name (``column`` and ``column_set`` kwargs), in order."""
+    out: list[str] = []
+    for e in suite_json.get("expectations", []):
+        kw = e.get("kwargs", {})
+        for c in [kw.get("column"), *(kw.get("column_set") or [])]:
+            if isinstance(c, str) and c not in out:
+                out.append(c)
     return out
 
 

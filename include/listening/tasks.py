@@ -49,6 +49,19 @@ def plan_sources() -> list[str]:
     return ids
 
 
+def plan_crawl_stages() -> dict[str, list[str]]:
+    """Enabled sources in two stages: ``first`` crawls the sites; ``after`` holds the connectors that
+    read what the first stage landed in the lake (comments of the posts a search found)."""
+    from listening.sources import connector_class
+
+    config = load_config()
+    plan: dict[str, list[str]] = {"first": [], "after": []}
+    for sid in plan_sources():
+        cls = connector_class(config.source(sid).kind)
+        plan["after" if getattr(cls, "produces_interactions", False) else "first"].append(sid)
+    return plan
+
+
 def crawl_source(source_id: str, window: Window) -> dict[str, Any]:
     from listening import pipeline
     from listening.warehouse import get_cursor, get_engine

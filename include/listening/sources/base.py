@@ -154,6 +154,8 @@ class Connector(ABC):
     #: True when the site itself restricts results to the window; otherwise the
     #: pipeline keeps only the mentions published inside it.
     windowed: bool = False
+    #: True for comment connectors: their records are interactions with a post (fct_interaction)
+    produces_interactions: bool = False
 
     def __init__(self, source: Source, config: Config, base_url: str, client: HttpClient,
                  lake: Any = None):

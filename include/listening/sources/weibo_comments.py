@@ -93,6 +93,8 @@ def _gaps(start: datetime, end: datetime, covered: list[tuple[datetime, datetime
 class WeiboComments(Connector):
     kind = "weibo_comments"
     windowed = False
+    #: the pipeline sends these records to fct_interaction, not fct_mention
+    produces_interactions = True
 
     # ---- which posts ------------------------------------------------------------------------------
     def _parent_id(self) -> str | None:
