@@ -330,6 +330,25 @@ def test_parallel_equals_batch(fast):
     assert fast.score_parallel(texts[:10], processes=2) == batch[:10]  # small input: in-process
 
 
+def test_parallel_in_a_threaded_process_does_not_fork(fast):
+    """With other threads running (an Airflow worker, a server), workers start clean instead of forking
+    (a fork can deadlock on a lock another thread holds) and still give the same floats."""
+    import threading
+
+    texts = generate(1200, seed=9, lo=1, hi=40)
+    batch = fast.score_batch(texts)
+    fast.clear_caches()
+    stop = threading.Event()
+    t = threading.Thread(target=stop.wait, daemon=True)
+    t.start()
+    try:
+        assert threading.active_count() > 1
+        assert fast.score_parallel(texts, processes=2, chunk_size=300) == batch
+    finally:
+        stop.set()
+        t.join()
+
+
 # ------------------------------------------------------------------------------ retrained model
 
 

@@ -56,6 +56,7 @@ import operator
 import os
 import re
 import tempfile
+import threading
 import time
 import zipfile
 from collections.abc import Iterable
@@ -812,7 +813,14 @@ class FastSentiment:
         else:
             chunk_size = chunk_size or max(500, min(_SLICE_TEXTS, -(-len(new) // (processes * 4))))
             chunks = [new[i : i + chunk_size] for i in range(0, len(new), chunk_size)]
-            ctx = mp.get_context("fork" if "fork" in mp.get_all_start_methods() else None)
+            # fork shares the tables for free, but forking a process that runs other threads (an
+            # Airflow worker, an HTTP server, a DB pool) can deadlock a child on a lock held at fork
+            # time: then start clean workers that load the tables from the disk cache instead.
+            methods = mp.get_all_start_methods()
+            if "fork" in methods and threading.active_count() == 1:
+                ctx = mp.get_context("fork")
+            else:
+                ctx = mp.get_context("forkserver" if "forkserver" in methods else "spawn")
             _POOL_PARENT = self
             try:
                 with ctx.Pool(processes, initializer=_pool_init, initargs=(self._ident, self._args)) as pool:
