@@ -61,6 +61,8 @@ def demo_mentions(config: Any) -> list[Any]:
     window = Window(datetime(2026, 10, 31, 16, tzinfo=UTC), datetime(2026, 11, 14, 16, tzinfo=UTC))
     out = []
     for source in config.sources:
+        if source.id not in SOURCE_IDS.values():
+            continue  # comment connectors yield interactions, not mentions
         conn = connector_class(source.kind)(source, config, "http://demo", client=None, lake=None)
         if source.id == "weibo":
             recs = records

@@ -57,7 +57,7 @@ def loaded(config, tmp_path):
 def hostile_world(config, tmp_path: Path, alerts_too: bool = True) -> tuple[object, date]:
     """Ten steady days, a crisis on 11-10 with hostile post text and links, one owned reply, alerts."""
     eng = template_engine(tmp_path)
-    w = steady_world(eng, 1, 10, sources=("weibo", "technews", "forum"))
+    w = steady_world(eng, 1, 10, sources=tuple(s.id for s in config.enabled_sources))
     add_crisis(w, 10, (14, 15, 16))
     bad = w.mention("aurora", local(10, 13, 0), "negative", author="<b>bad</b>", followers=20_000,
                     engagement=999_999, text=HOSTILE_JS, url=HOSTILE_URL)
@@ -147,7 +147,7 @@ def test_full_report_agrees_with_the_warehouse(config, tmp_path):
     assert all(p["author"] != "极光手机官方" for p in negs + aurora["top_kol"])
     assert [p["author"] for p in aurora["top_kol"]] == ["数码测评君", "消费维权观察", "科技大V"]
     assert {a["kind"] for a in aurora["alerts"]} == {"volume", "negative", "kol"}
-    assert data["complete"] and [s["hours"] for s in data["sources"]] == [24, 24, 24]
+    assert data["complete"] and [s["hours"] for s in data["sources"]] == [24] * len(config.enabled_sources)
 
 
 def test_html_and_text_render_everything_and_stay_inert(config, tmp_path):
