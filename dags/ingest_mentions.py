@@ -1,7 +1,8 @@
 """
 ### ingest_mentions
 
-Hourly: crawl every enabled source for the data interval (one mapped task per source),
+Hourly: crawl every enabled source for the data interval (a task per Airflow pool, mapped
+over the pool's sources; each source names its pool in `brands.yaml`, default `listening_<id>`),
 land the raw responses in the lake, then parse, match brands, normalise and dedupe,
 score sentiment (SnowNLP), validate (Great Expectations) and load the warehouse in one
 transaction. Emits the `listening_mentions` asset, which triggers `build_marts`.
@@ -20,7 +21,10 @@ from datetime import UTC, datetime, timedelta
 
 from airflow.sdk import Asset, CronDataIntervalTimetable, Param, dag, get_current_context, task
 
+from listening.config import crawl_groups  # YAML only: the crawl tasks follow the configured pools
+
 MENTIONS = Asset(name="listening_mentions", uri="file:///listening/warehouse/fct_mention")
+GROUPS = crawl_groups()
 
 
 def _alert(context):
@@ -58,22 +62,23 @@ def ingest_mentions():
         return upgrade_warehouse()
 
     @task
-    def plan(stage: str) -> list[str]:
-        from listening.tasks import plan_crawl_stages
+    def plan(stage: str, pool: str) -> list[str]:
+        from listening.config import crawl_group_key
+        from listening.tasks import plan_crawl_groups
 
-        return plan_crawl_stages()[stage]
+        return plan_crawl_groups(GROUPS)[crawl_group_key(stage, pool)]
 
-    @task(pool="listening_crawl", max_active_tis_per_dagrun=2)
+    @task(max_active_tis_per_dagrun=2)
     def crawl(source_id: str) -> dict:
         from listening.tasks import crawl_source
 
         return crawl_source(source_id, _window())
 
     @task(trigger_rule="all_done")
-    def transform(crawls: list, later: list) -> dict:
-        from listening.tasks import transform_interval
+    def transform(crawls: list) -> dict:
+        from listening.tasks import flatten_crawls, transform_interval
 
-        return transform_interval(_window(), list(crawls or []) + list(later or []))
+        return transform_interval(_window(), flatten_crawls(crawls))
 
     @task
     def score(transformed: dict) -> dict:
@@ -82,29 +87,35 @@ def ingest_mentions():
         return score_interval(_window(), transformed)
 
     @task
-    def validate(crawls: list, later: list, transformed: dict, scored: dict) -> dict:
-        from listening.tasks import validate_interval
+    def validate(crawls: list, transformed: dict, scored: dict) -> dict:
+        from listening.tasks import flatten_crawls, validate_interval
 
-        return validate_interval(_window(), list(crawls or []) + list(later or []), transformed, scored)
+        return validate_interval(_window(), flatten_crawls(crawls), transformed, scored)
 
     @task(outlets=[MENTIONS])
-    def load(crawls: list, later: list, transformed: dict, validated: dict) -> dict:
-        from listening.tasks import load_interval
+    def load(crawls: list, transformed: dict, validated: dict) -> dict:
+        from listening.tasks import flatten_crawls, load_interval
 
-        result = load_interval(_window(), list(crawls or []) + list(later or []), transformed, validated)
+        result = load_interval(_window(), flatten_crawls(crawls), transformed, validated)
         get_current_context()["outlet_events"][MENTIONS].extra = {"interval": result["interval"],
                                                                   "dates": result["dates"]}
         return result
 
-    first, after = plan.override(task_id="plan")("first"), plan.override(task_id="plan_after")("after")
-    upgrade() >> [first, after]
-    crawls = crawl.expand(source_id=first)
-    # comment connectors read the posts the first stage landed in the lake, so they crawl after it
-    later = crawl.override(task_id="crawl_after", trigger_rule="all_done").expand(source_id=after)
-    crawls >> later
-    transformed = transform(crawls, later)
-    scored = score(transformed)
-    load(crawls, later, transformed, validate(crawls, later, transformed, scored))
+    schema = upgrade()
+    # one crawl task per (stage, pool), mapped over that pool's sources: Airflow pools apply per
+    # task, not per mapped instance. Comment connectors ("after") read what the first stage landed.
+    first, after = [], []
+    for stage, pool in GROUPS:
+        planned = plan.override(task_id=f"plan_{stage}_{pool}")(stage, pool)
+        schema >> planned
+        t = crawl.override(task_id=f"crawl_{stage}_{pool}", pool=pool, trigger_rule=(
+            "all_done" if stage == "after" else "all_success")).expand(source_id=planned)
+        (after if stage == "after" else first).append(t)
+    for t in after:
+        first >> t
+    crawls = first + after
+    transformed = transform(crawls)
+    load(crawls, transformed, validate(crawls, transformed, score(transformed)))
 
 
 ingest_mentions()

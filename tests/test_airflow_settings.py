@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -61,6 +62,36 @@ def test_apply_update_and_remove(airflow_db, tmp_path):
     with create_session() as s:
         assert s.query(Connection).filter(Connection.conn_id.like("settings_test%")).count() == 0
         assert s.query(Pool).filter(Pool.pool == "settings_test_pool").one_or_none() is None
+
+
+def test_every_sources_crawl_pool_exists_after_apply(airflow_db, tmp_path):
+    """A source whose pool the settings file does not declare gets one with 1 slot; a declared one
+    keeps its slots; a pool no source names any more is removed with the rest."""
+    from airflow.models.pool import Pool
+    from airflow.utils.session import create_session
+
+    from listening.airflow_glue import apply_settings_file
+    from listening.config import load_config, parse_config
+
+    root = Path(__file__).resolve().parents[1]
+    text = (root / "include" / "brands.yaml").read_text(encoding="utf-8")
+    text = text.replace("pool: listening_weibo", "pool: settings_test_weibo").replace(
+        "path: /rss/tech.xml", "path: /rss/tech.xml\n    pool: settings_test_feeds").replace(
+        "path: /atom/forum.xml", "path: /atom/forum.xml\n    pool: settings_test_feeds")
+    config = parse_config(text, origin="t.yaml")
+    assert {s.crawl_pool for s in config.enabled_sources} == {"settings_test_weibo", "settings_test_feeds"}
+    assert load_config().source("weibo").crawl_pool == "listening_weibo"
+    state, f = tmp_path / "state.json", tmp_path / "airflow_settings.yaml"
+    f.write_text(SETTINGS.replace("settings_test_pool", "settings_test_weibo"))
+    assert apply_settings_file(f, state, config=config)["pools"] == 2
+    with create_session() as s:
+        pools = {p.pool: p for p in s.query(Pool).filter(Pool.pool.like("settings_test%"))}
+        assert {k: p.slots for k, p in pools.items()} == {"settings_test_weibo": 3, "settings_test_feeds": 1}
+        assert pools["settings_test_feeds"].description == "crawls of technews, forum (brands.yaml)"
+    f.write_text("airflow: {}\n")
+    apply_settings_file(f, state)
+    with create_session() as s:
+        assert s.query(Pool).filter(Pool.pool.like("settings_test%")).count() == 0
 
 
 def test_bad_file_is_reported(tmp_path):

@@ -52,6 +52,26 @@ def test_schedules(dagbag):
     assert marts.timetable.asset_condition is not None
 
 
+def test_each_crawl_task_runs_in_its_sources_pool(dagbag):
+    """Airflow pools apply per task: one crawl task per (stage, pool), mapped over that pool's sources."""
+    from listening.config import load_config
+
+    config = load_config()
+    ingest = dagbag.dags["ingest_mentions"]
+    crawls = {t.task_id: t for t in ingest.tasks if t.task_id.startswith("crawl_")}
+    want = {f"crawl_{s.crawl_stage}_{s.crawl_pool}" for s in config.enabled_sources}
+    assert set(crawls) == want == {"crawl_first_listening_weibo", "crawl_first_listening_technews",
+                                   "crawl_first_listening_forum", "crawl_after_listening_weibo"}
+    for tid, t in crawls.items():
+        assert t.pool == tid.split("_", 2)[2]
+        assert set(t.upstream_task_ids) >= {tid.replace("crawl_", "plan_", 1)}
+    # comments crawl after every first-stage crawl, even a failed one
+    after = crawls["crawl_after_listening_weibo"]
+    assert after.trigger_rule == "all_done"
+    assert {t for t in crawls if t.startswith("crawl_first")} <= set(after.upstream_task_ids)
+    assert set(ingest.get_task("transform").upstream_task_ids) == set(crawls)
+
+
 def test_parse_time_and_no_heavy_imports():
     """Each DAG file parses in under 2 s, without loading the heavy libraries (measured in a clean process)."""
     code = (

@@ -17,13 +17,15 @@ sources:
   - id: weibo
     kind: weibo_search
     base_url: https://m.weibo.cn
-    params: {max_pages: 50, keywords: [极光], timeout: 20, retries: 4, min_interval: 1.0, pool: crawl_weibo}
+    pool: crawl_weibo
+    params: {max_pages: 50, keywords: [极光], timeout: 20, retries: 4, min_interval: 1.0}
 """
 ALL = HEAD + """
   - id: comments
     kind: weibo_comments
     base_url: https://m.weibo.cn
     connection: weibo_login
+    pool: crawl_weibo
     params: {posts_from: weibo, lookback_hours: 72, min_comments: 5, max_posts: 100, max_pages: 20}
   - id: feed
     kind: rss
@@ -77,3 +79,27 @@ def test_bad_source_params_name_the_key(old, new, key, problem):
 def test_base_url_still_required_for_sites():
     with pytest.raises(ConfigError, match=r"sources\[0\].base_url: is required"):
         parse_config(HEAD.replace("    base_url: https://m.weibo.cn\n", ""), origin="t.yaml")
+
+
+def test_each_source_names_its_crawl_pool_and_stage():
+    from listening.config import SECOND_STAGE_KINDS, crawl_groups
+
+    c = parse_config(ALL, origin="t.yaml")
+    assert {s.id: s.crawl_pool for s in c.sources} == {
+        "weibo": "crawl_weibo", "comments": "crawl_weibo", "feed": "listening_feed", "news": "listening_news",
+        "vendor": "listening_vendor"}
+    # the stage follows the connector: the comment connector reads what the search landed
+    assert {k for k, cls in CONNECTORS.items() if cls.produces_interactions} == SECOND_STAGE_KINDS
+    assert crawl_groups(c) == [("first", "crawl_weibo"), ("first", "listening_feed"), ("first", "listening_news"),
+                               ("first", "listening_vendor"), ("after", "crawl_weibo")]
+    bad = ALL.replace("pool: crawl_weibo\n    params: {max", "pool: crawl weibo!\n    params: {max")
+    with pytest.raises(ConfigError, match=r"sources\[0\]\.pool: expected an Airflow pool name"):
+        parse_config(bad, origin="t.yaml")
+
+
+def test_a_broken_config_still_parses_the_dag_with_fallback_pools(tmp_path, monkeypatch):
+    from listening.config import FALLBACK_POOL, crawl_groups
+
+    (tmp_path / "b.yaml").write_text("sources: [", encoding="utf-8")
+    monkeypatch.setenv("LISTENING_CONFIG", str(tmp_path / "b.yaml"))
+    assert crawl_groups() == [("first", FALLBACK_POOL), ("after", FALLBACK_POOL)]

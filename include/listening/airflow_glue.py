@@ -171,11 +171,22 @@ def read_settings_file(path: str | os.PathLike[str]) -> dict[str, list[dict[str,
     return out
 
 
-def apply_settings_file(path: str | os.PathLike[str], state_file: str | os.PathLike[str] | None = None) -> dict[str, int]:
+def source_pools(config: Config) -> dict[str, list[str]]:
+    """Airflow pool -> the enabled sources that crawl in it (see ``Source.crawl_pool``)."""
+    out: dict[str, list[str]] = {}
+    for s in config.enabled_sources:
+        out.setdefault(s.crawl_pool, []).append(s.id)
+    return out
+
+
+def apply_settings_file(path: str | os.PathLike[str], state_file: str | os.PathLike[str] | None = None,
+                        config: Config | None = None) -> dict[str, int]:
     """Create or update the connections, pools and variables of the file in the Airflow DB.
 
     What a previous apply created and the file no longer lists is deleted (tracked in
-    ``state_file``, default ``$AIRFLOW_HOME/.listening_settings_state.json``).
+    ``state_file``, default ``$AIRFLOW_HOME/.listening_settings_state.json``).  With ``config``, the
+    crawl pool of every enabled source that the file does not declare is created with one slot
+    (a pool that already exists keeps its slots), so a new source never waits on a missing pool.
     """
     from airflow.models import Connection, Variable
     from airflow.models.pool import Pool
@@ -214,6 +225,13 @@ def apply_settings_file(path: str | os.PathLike[str], state_file: str | os.PathL
                 description=pl.get("pool_description") or "", include_deferred=False, session=session,
             )
             counts["pools"] += 1
+        declared = {p["pool_name"] for p in spec["pools"]}
+        auto = {name: ids for name, ids in (source_pools(config) if config else {}).items() if name not in declared}
+        for name, ids in auto.items():
+            if session.query(Pool).filter(Pool.pool == name).one_or_none() is None:
+                Pool.create_or_update_pool(name=name, slots=1, description=f"crawls of {', '.join(ids)} (brands.yaml)",
+                                           include_deferred=False, session=session)
+            counts["pools"] += 1
         for v in spec["variables"]:
             value = v.get("variable_value")
             if not isinstance(value, str):
@@ -222,7 +240,7 @@ def apply_settings_file(path: str | os.PathLike[str], state_file: str | os.PathL
             counts["variables"] += 1
         now = {
             "connections": [c["conn_id"] for c in spec["connections"]],
-            "pools": [p["pool_name"] for p in spec["pools"]],
+            "pools": [p["pool_name"] for p in spec["pools"]] + sorted(auto),
             "variables": [v["variable_name"] for v in spec["variables"]],
         }
         for cid in set(previous.get("connections", [])) - set(now["connections"]):

@@ -299,7 +299,7 @@ def cmd_airflow_settings(args: argparse.Namespace) -> int:
     from listening.airflow_glue import SettingsFileError, apply_settings_file
 
     try:
-        counts = apply_settings_file(args.file)
+        counts = apply_settings_file(args.file, config=load_config(args.config))
     except SettingsFileError as exc:
         _err(str(exc))
         return EXIT_USAGE

@@ -20,6 +20,11 @@ import yaml
 from listening.query import Query, QuerySyntaxError, parse_query
 
 SOURCE_KINDS = ("weibo_search", "weibo_comments", "rss", "web", "vendor_drop")
+# kinds whose connector reads what the first crawl stage landed (comments of the posts a search
+# found), so they crawl in a second stage; tests check this against the connectors' classes
+SECOND_STAGE_KINDS = frozenset({"weibo_comments"})
+# Airflow pool names (the pool of a source's crawl tasks); default "listening_<source id>"
+POOL_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,200}$")
 _ID_RE = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 
 
@@ -59,6 +64,16 @@ class Source:
     base_url: str
     params: dict[str, Any] = field(default_factory=dict)
     connection: str | None = None
+    pool: str = ""
+
+    @property
+    def crawl_pool(self) -> str:
+        """The Airflow pool its crawl runs in: one per source (or per host, when sources share one)."""
+        return self.pool or f"listening_{self.id}"
+
+    @property
+    def crawl_stage(self) -> str:
+        return "after" if self.kind in SECOND_STAGE_KINDS else "first"
 
 
 @dataclass(frozen=True)
@@ -169,6 +184,33 @@ def load_config(path: str | os.PathLike[str] | None = None) -> Config:
     return parse_config(text, origin=str(p), path=p)
 
 
+FALLBACK_POOL = "listening_crawl"
+
+
+def crawl_groups(config: Config | None = None) -> list[tuple[str, str]]:
+    """``(stage, pool)`` of every crawl task the ingest DAG needs, read at DAG-parse time (YAML only).
+
+    Airflow sets a pool per task, not per mapped instance, so the DAG has one crawl task per
+    stage and pool, mapped over that pool's enabled sources.  A configuration that does not
+    load gives one fallback group per stage, so the DAG still parses and its ``plan`` task
+    fails with the configuration error in its log.
+    """
+    if config is None:
+        try:
+            config = load_config()
+        except ConfigError:
+            return [("first", FALLBACK_POOL), ("after", FALLBACK_POOL)]
+    groups: list[tuple[str, str]] = []
+    for s in config.enabled_sources:
+        if (s.crawl_stage, s.crawl_pool) not in groups:
+            groups.append((s.crawl_stage, s.crawl_pool))
+    return sorted(groups, key=lambda g: (g[0] != "first", g[1]))
+
+
+def crawl_group_key(stage: str, pool: str) -> str:
+    return f"{stage}__{pool}"
+
+
 class _StrictLoader(yaml.SafeLoader):
     """SafeLoader that refuses duplicate keys (plain YAML silently keeps the last one)."""
 
@@ -190,7 +232,7 @@ _StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _c
 # ---- per-kind source params: a typo ("max_page") is an error, not a silent default ----------------------
 _COMMON_PARAMS = {
     "timeout": "positive", "retries": "count", "backoff": "number", "min_interval": "number",
-    "max_bytes": "positive_int", "max_retry_after": "number", "pool": "string",
+    "max_bytes": "positive_int", "max_retry_after": "number",
 }
 _KIND_PARAMS: dict[str, dict[str, str]] = {
     "weibo_search": {"max_pages": "positive_int", "page_size": "positive_int", "keywords": "strings"},
@@ -361,7 +403,7 @@ def parse_config(text: str, origin: str = "<config>", path: Path | None = None) 
     for i, s in enumerate(sources_raw):
         key = f"sources[{i}]"
         s = r.mapping(s, key)
-        r.unknown(s, key, {"id", "kind", "enabled", "base_url", "params", "connection"})
+        r.unknown(s, key, {"id", "kind", "enabled", "base_url", "params", "connection", "pool"})
         sid = r.ident(s, "id", key)
         kind = r.string(s, "kind", key)
         if kind not in SOURCE_KINDS:
@@ -378,9 +420,12 @@ def parse_config(text: str, origin: str = "<config>", path: Path | None = None) 
         conn = s.get("connection")
         if conn is not None and not (isinstance(conn, str) and conn.strip()):
             raise r.fail(f"{key}.connection", f"expected an Airflow connection id, got {conn!r}")
+        pool = s.get("pool", "")
+        if pool and not (isinstance(pool, str) and POOL_NAME.match(pool)):
+            raise r.fail(f"{key}.pool", f"expected an Airflow pool name (letters, digits, _ . -), got {pool!r}")
         if sid in [x.id for x in sources]:
             raise r.fail(f"{key}.id", f"duplicate source id {sid!r}")
-        sources.append(Source(sid, kind, enabled, base_url.rstrip("/"), dict(params), conn))
+        sources.append(Source(sid, kind, enabled, base_url.rstrip("/"), dict(params), conn, pool or ""))
     for i, src in enumerate(sources):
         parent = src.params.get("posts_from")
         if src.kind == "weibo_comments" and parent is not None:

@@ -49,17 +49,30 @@ def plan_sources() -> list[str]:
     return ids
 
 
-def plan_crawl_stages() -> dict[str, list[str]]:
-    """Enabled sources in two stages: ``first`` crawls the sites; ``after`` holds the connectors that
-    read what the first stage landed in the lake (comments of the posts a search found)."""
-    from listening.sources import connector_class
+def plan_crawl_groups(groups: list[tuple[str, str]] | list[list[str]]) -> dict[str, list[str]]:
+    """Enabled source ids per crawl task of the DAG, keyed ``<stage>__<pool>`` (the groups the DAG
+    was parsed with: :func:`listening.config.crawl_groups`).  ``first`` crawls the sites; ``after``
+    holds the connectors that read what the first stage landed in the lake (comments of the
+    posts a search found).  A source whose group the parsed DAG lacks (the configuration changed
+    since the last parse) is logged; the transform records it as a failed crawl."""
+    from listening.config import crawl_group_key
 
     config = load_config()
-    plan: dict[str, list[str]] = {"first": [], "after": []}
-    for sid in plan_sources():
-        cls = connector_class(config.source(sid).kind)
-        plan["after" if getattr(cls, "produces_interactions", False) else "first"].append(sid)
+    plan_sources()  # no enabled source is an error
+    plan: dict[str, list[str]] = {crawl_group_key(st, pool): [] for st, pool in groups}
+    for s in config.enabled_sources:
+        key = crawl_group_key(s.crawl_stage, s.crawl_pool)
+        if key in plan:
+            plan[key].append(s.id)
+        else:
+            log.warning("source %s (pool %s) has no crawl task in the parsed DAG yet; it is recorded as "
+                        "failed for this interval and crawls once the DAG is parsed again", s.id, s.crawl_pool)
     return plan
+
+
+def flatten_crawls(groups: list[Any] | None) -> list[dict[str, Any] | None]:
+    """The crawl summaries of every crawl task (each task's mapped results, in task order)."""
+    return [c for group in (groups or []) for c in (group or [])]
 
 
 def crawl_source(source_id: str, window: Window) -> dict[str, Any]:
