@@ -216,7 +216,7 @@ def project_prepare(config: Any, mentions: list[Any], window: Any, timings: dict
             m.label = config.sentiment.label(v) if v is not None else "none"
             m.model_version = scorer.model_version
     with Stage(timings, "validate"):
-        rows = [pipeline.fact_row(m, config, window) for m in kept]
+        rows = pipeline.fact_rows(kept, config, window)
         brand_rows = [{"mention_id": r["mention_id"], "brand_id": b} for r in rows for b in r["brands"]]
         outcome = validate_batch(rows, brand_rows, window, known_sources=[s.id for s in config.sources],
                                  known_brands=[b.id for b in config.brands], max_bad_share=1.0)

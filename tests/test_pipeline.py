@@ -176,3 +176,20 @@ def test_window_local_days(config):
     assert sorted(d.isoformat() for d in pipeline.window_local_days(w, config)) == ["2026-11-01", "2026-11-02"]
     w = Window.parse("2026-10-31T16:00:00Z", "2026-11-01T16:00:00Z")  # exactly one local day
     assert [d.isoformat() for d in pipeline.window_local_days(w, config)] == ["2026-11-01"]
+
+
+def test_spam_patterns_combine_into_one_equivalent_scan():
+    import re
+
+    from listening.pipeline import combined_patterns
+
+    pats = (re.compile("改串号"), re.compile(r"(?i)联系\s*qq"), re.compile(r"(?i)有意私\s*v"), re.compile(r"^加\d+$"))
+    (one,) = combined_patterns(pats)
+    texts = ["正品改串号", "联系 QQ 123", "有意私V", "有意私 v我", "加123", "x加123", "联系微信", "", "qq联系"]
+    for t in texts:
+        assert bool(one.search(t)) == any(p.search(t) for p in pats), t
+    # not equivalent as one alternation: kept as they are
+    grouped = (re.compile(r"(a)\1"), re.compile("b"))
+    assert combined_patterns(grouped) == grouped
+    ascii_flag = (re.compile("a", re.ASCII), re.compile("b"))
+    assert combined_patterns(ascii_flag) == ascii_flag

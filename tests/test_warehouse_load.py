@@ -331,3 +331,31 @@ def test_window_days_and_dates_returned(config, engine, lake):
     with engine.connect() as c:
         assert c.execute(select(wh.fct_mention.c.date_key)).scalar_one() == 20261102
         assert c.execute(select(wh.etl_batch.c.date_key)).scalar_one() == 20261102
+
+
+def test_fast_bind_processors_match_sqlalchemys(tmp_path):
+    """The loader's fast DateTime / Boolean binding on SQLite writes exactly what SQLAlchemy would."""
+    from datetime import UTC, date, datetime, timedelta, timezone
+
+    from listening import loader
+    from listening import warehouse as wh
+
+    engine = wh.get_engine(f"sqlite:///{tmp_path / 'f.db'}")
+    with engine.connect() as conn:
+        table = wh.dim_author
+        cols = ["first_seen_at", "verified", "followers", "author_name"]
+        fast = loader._bind_processors(conn, table, cols)
+        slow = [table.c[c].type.dialect_impl(conn.dialect).bind_processor(conn.dialect) for c in cols]
+        assert fast[0] is not slow[0] and fast[1] is not slow[1]  # the fast paths are in use
+        values = {
+            0: [datetime(2026, 11, 1, 12, 0, tzinfo=UTC), datetime(2026, 11, 1, 12, 0, 0, 5),
+                datetime(999, 1, 2, 3, 4, 5, 123456), datetime(2026, 1, 1, 8, tzinfo=timezone(timedelta(hours=8))),
+                date(2026, 11, 1), None],
+            1: [True, False, None, 1, 0],
+        }
+        for i, vals in values.items():
+            for v in vals:
+                want = slow[i](v) if slow[i] else v
+                assert fast[i](v) == want, (cols[i], v)
+        with pytest.raises((TypeError, ValueError)):
+            fast[1]("yes")

@@ -52,12 +52,14 @@ from typing import Any
 from sqlalchemy import String, Table, delete, func, select, tuple_
 from sqlalchemy import column as sa_column
 from sqlalchemy import table as sa_table
+from sqlalchemy import types as sa_types
 from sqlalchemy.engine import Connection, Engine
 
 from listening import warehouse as wh
 from listening.config import Config
 from listening.lake import Lake, staged_key
 from listening.model import Window, parse_iso
+from listening.perf import batch_stage
 
 log = logging.getLogger(__name__)
 
@@ -84,8 +86,39 @@ def load_path(conn: Connection) -> str:
     return name
 
 
+#: SQLAlchemy's storage format of DateTime on SQLite (the default, with microseconds)
+_SQLITE_DATETIME = ("%(year)04d-%(month)02d-%(day)02d %(hour)02d:%(minute)02d:%(second)02d"
+                    ".%(microsecond)06d")
+
+
+def _fast_processor(impl: Any, dialect: Any, proc: Any) -> Any:
+    """The same output as SQLAlchemy's bind processor, faster for the common values of a batch.
+
+    SQLite stores a DateTime as the text of ``_SQLITE_DATETIME`` (``isoformat`` gives those
+    characters, then the UTC offset, which the format leaves out) and a Boolean as 0 / 1.
+    Anything else goes through SQLAlchemy's own processor (checked in tests).
+    """
+    if proc is None or dialect.name != "sqlite":
+        return proc
+    if getattr(impl, "_storage_format", None) == _SQLITE_DATETIME:
+        def fast_datetime(v: Any, _dt: type = datetime) -> Any:
+            return v.isoformat(" ", "microseconds")[:26] if type(v) is _dt else proc(v)
+
+        return fast_datetime
+    if isinstance(impl, sa_types.Boolean) and not dialect.supports_native_boolean:
+        def fast_bool(v: Any) -> Any:
+            return 1 if v is True else 0 if v is False else proc(v)
+
+        return fast_bool
+    return proc
+
+
 def _bind_processors(conn: Connection, table: Table, cols: Sequence[str]) -> list[Any]:
-    return [table.c[c].type.dialect_impl(conn.dialect).bind_processor(conn.dialect) for c in cols]
+    out = []
+    for c in cols:
+        impl = table.c[c].type.dialect_impl(conn.dialect)
+        out.append(_fast_processor(impl, conn.dialect, impl.bind_processor(conn.dialect)))
+    return out
 
 
 def _processed(conn: Connection, table: Table, cols: Sequence[str], rows: Iterable[Sequence[Any]]) -> list[tuple]:
@@ -563,6 +596,7 @@ def record_failure(engine: Engine, b: Batch, error: str) -> None:
         log.exception("could not record the failed load of %s", b.window.key)
 
 
+@batch_stage
 def load(config: Config, window: Window, crawls: list[dict[str, Any]], transformed: dict[str, Any],
          validated: dict[str, Any] | None, lake: Lake, engine: Engine, status: str = "loaded",
          error: str | None = None, *, reconcile: bool = True) -> dict[str, Any]:

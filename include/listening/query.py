@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import Any
 
 from listening.text import match_form
 
@@ -38,6 +39,9 @@ class Term:
     text: str  # as written
     norm: str  # match form
     pattern: re.Pattern[str] = field(repr=False, compare=False)
+    # the longest whitespace-free piece of ``norm``: every match contains it, so a text without
+    # it is a miss without running the regular expression (most terms miss most texts)
+    needle: str = field(default="", repr=False, compare=False)
 
     @classmethod
     def make(cls, written: str) -> Term:
@@ -50,7 +54,10 @@ class Term:
             body = r"(?<![a-z0-9_])" + body
         if not prefix and norm[-1:].isascii() and norm[-1:].isalnum():
             body = body + r"(?![a-z0-9_])"
-        return cls(written, norm, re.compile(body))
+        return cls(written, norm, re.compile(body), max(norm.split(), key=len, default=""))
+
+    def found(self, text: str) -> bool:
+        return self.needle in text and self.pattern.search(text) is not None
 
     def spans(self, text: str) -> list[tuple[int, int]]:
         return [m.span() for m in self.pattern.finditer(text)]
@@ -68,13 +75,15 @@ class Node:
 class Query:
     text: str
     root: Node
+    _fn: Any = field(default=None, init=False, repr=False, compare=False)
 
     def match(self, text: str, *, normalised: bool = False) -> list[str] | None:
         """Return the matched terms (as written in the query) if ``text`` matches, else None."""
         t = text if normalised else match_form(text)
+        if self._fn is None:
+            self._fn = _compile(self.root, positive=True)
         hits: list[str] = []
-        ok = _eval(self.root, t, hits, positive=True)
-        if not ok:
+        if not self._fn(t, hits):
             return None
         seen: list[str] = []
         for h in hits:
@@ -97,25 +106,37 @@ def _collect(node: Node, out: list[str], positive: bool) -> None:
         _collect(c, out, positive if node.op != "not" else not positive)
 
 
-def _eval(node: Node, text: str, hits: list[str], positive: bool) -> bool:
+def _compile(node: Node, positive: bool) -> Any:
+    """The query tree as nested closures: recording the matched terms of positive branches, without
+    dispatching on the node type for every text (matching runs per mention per brand)."""
     op = node.op
     if op == "term":
         assert node.term is not None
-        found = node.term.pattern.search(text) is not None
-        if found and positive:
-            hits.append(node.term.text)
-        return found
-    if op == "and":
-        # evaluate every child so that all matched terms are recorded
-        results = [_eval(c, text, hits, positive) for c in node.children]
-        return all(results)
-    if op == "or":
-        results = [_eval(c, text, hits, positive) for c in node.children]
-        return any(results)
+        needle, search, name = node.term.needle, node.term.pattern.search, node.term.text
+        if positive:
+            def term(text: str, hits: list[str]) -> bool:
+                if needle in text and search(text) is not None:
+                    hits.append(name)
+                    return True
+                return False
+        else:
+            def term(text: str, hits: list[str]) -> bool:
+                return needle in text and search(text) is not None
+        return term
+    if op in ("and", "or"):
+        parts = [_compile(c, positive) for c in node.children]
+        want_all = op == "and"
+
+        def combine(text: str, hits: list[str]) -> bool:
+            # every child is evaluated so that all matched terms are recorded
+            results = [p(text, hits) for p in parts]
+            return all(results) if want_all else any(results)
+        return combine
     if op == "not":
-        return not _eval(node.children[0], text, [], not positive)
+        inner = _compile(node.children[0], not positive)
+        return lambda text, hits: not inner(text, [])
     if op == "near":
-        return _eval_near(node, text, hits, positive)
+        return lambda text, hits: _eval_near(node, text, hits, positive)
     raise AssertionError(op)
 
 

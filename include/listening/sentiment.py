@@ -25,6 +25,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from listening.perf import batch_stage
+
 log = logging.getLogger(__name__)
 
 REGISTRY_NAME = "registry.json"
@@ -134,6 +136,7 @@ class Scorer:
             path = default_model_path()
         self.model_version = f"snownlp-{getattr(snownlp, '__version__', '0.12.3')}+{_file_sha(path)[:12]}"
 
+    @batch_stage
     def score(self, texts: Sequence[str | None]) -> list[float | None]:
         """One float in [0, 1] per text; ``None`` for empty texts."""
         distinct = sorted({t for t in texts if t and t.strip()})

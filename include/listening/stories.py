@@ -52,6 +52,7 @@ from typing import Any
 
 import numpy as np
 
+from listening.perf import batch_stage
 from listening.text import canonical_url, normalise_cached
 
 log = logging.getLogger(__name__)
@@ -296,6 +297,7 @@ class StoryIndex:
             self._ts = self._ts[keep]
             self._fp_story = [s for s, k in zip(self._fp_story, keep.tolist(), strict=True) if k]
 
+    @batch_stage
     def assign(self, mentions: Iterable[Any]) -> list[Assignment]:
         """Set ``story_id`` on each mention and index them; returns the decisions, oldest first.
 

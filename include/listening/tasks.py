@@ -14,6 +14,7 @@ from typing import Any
 from listening.config import Config, load_config
 from listening.lake import Lake, open_lake
 from listening.model import Window, utc
+from listening.perf import batch_stage
 
 log = logging.getLogger(__name__)
 
@@ -99,6 +100,7 @@ def complete_crawls(config: Config, window: Window, crawls: list[dict[str, Any] 
     return out
 
 
+@batch_stage
 def transform_interval(window: Window, crawls: list[dict[str, Any] | None]) -> dict[str, Any]:
     from listening import pipeline
 
@@ -106,6 +108,7 @@ def transform_interval(window: Window, crawls: list[dict[str, Any] | None]) -> d
     return pipeline.transform(config, window, complete_crawls(config, window, crawls), lake, settings)
 
 
+@batch_stage
 def score_interval(window: Window, transformed: dict[str, Any]) -> dict[str, Any]:
     from listening import pipeline
 
@@ -113,6 +116,7 @@ def score_interval(window: Window, transformed: dict[str, Any]) -> dict[str, Any
     return pipeline.score(config, window, transformed["key"], lake)
 
 
+@batch_stage
 def validate_interval(window: Window, crawls: list[dict[str, Any] | None], transformed: dict[str, Any],
                       scored: dict[str, Any]) -> dict[str, Any]:
     """Validate; a rejected batch is recorded (etl_batch status 'rejected', rows quarantined) then fails."""
@@ -129,6 +133,7 @@ def validate_interval(window: Window, crawls: list[dict[str, Any] | None], trans
         raise
 
 
+@batch_stage
 def load_interval(window: Window, crawls: list[dict[str, Any] | None], transformed: dict[str, Any],
                   validated: dict[str, Any]) -> dict[str, Any]:
     from listening import pipeline
