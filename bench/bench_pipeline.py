@@ -18,7 +18,8 @@ Paths, timed stage by stage:
   exact fast scorer) -> ``pipeline.fact_row`` + ``quality.validate_batch`` (Great Expectations)
   -> the warehouse load (``listening.loader`` when it exists, else ``pipeline.load``, which reads
   the validated rows from a lake as the DAG does).  Imports and the scorer's table cache are
-  warmed before timing (a long-running worker pays them once).
+  warmed before timing (a long-running worker pays them once).  Each stage runs with the cyclic
+  garbage collector paused, as the DAG's task functions run (``listening.perf``).
 
 Both paths load into SQLite (a fresh file) and into PostgreSQL (``--pg-url``, a fresh database
 that is dropped afterwards; skipped with a message when the server is unreachable).  Printed:
@@ -199,23 +200,25 @@ def project_prepare(config: Any, mentions: list[Any], window: Any, timings: dict
                     index: Any = None, scorer: Any = None) -> tuple[list[dict], list[dict], int]:
     """normalise -> dedupe (tiers 1-3) -> fast score -> validate; returns rows to load, brand rows, kept."""
     from listening import pipeline
+    from listening.perf import gc_paused
     from listening.quality import validate_batch
     from listening.sentiment import Scorer
     from listening.stories import StoryIndex
 
-    with Stage(timings, "normalise + match"):
+    # each stage as its DAG task runs it: the task functions (listening.tasks) pause the cyclic GC
+    with Stage(timings, "normalise + match"), gc_paused():
         kept, _stats = pipeline.process_mentions(config, mentions, window, windowed=True)
-    with Stage(timings, "dedupe + stories"):
+    with Stage(timings, "dedupe + stories"), gc_paused():
         kept, _dups = pipeline.dedupe(kept)
         (index if index is not None else StoryIndex()).assign(kept)
-    with Stage(timings, "fast score"):
+    with Stage(timings, "fast score"), gc_paused():
         scorer = scorer or Scorer()
         values = scorer.score([m.clean_text for m in kept])
         for m, v in zip(kept, values, strict=True):
             m.sentiment = v
             m.label = config.sentiment.label(v) if v is not None else "none"
             m.model_version = scorer.model_version
-    with Stage(timings, "validate"):
+    with Stage(timings, "validate"), gc_paused():
         rows = pipeline.fact_rows(kept, config, window)
         brand_rows = [{"mention_id": r["mention_id"], "brand_id": b} for r in rows for b in r["brands"]]
         outcome = validate_batch(rows, brand_rows, window, known_sources=[s.id for s in config.sources],
@@ -287,7 +290,10 @@ def project_load(config: Any, window: Any, rows: list[dict], engine: Any) -> str
     params = inspect.signature(fn).parameters
     kwargs = {"config": config, "window": window, "crawls": [crawl], "transformed": transformed,
               "validated": validated, "lake": lake, "engine": engine}
-    fn(**{k: v for k, v in kwargs.items() if k in params})
+    from listening.perf import gc_paused
+
+    with gc_paused():  # as the load task runs it (listening.tasks.load_interval)
+        fn(**{k: v for k, v in kwargs.items() if k in params})
     return name
 
 

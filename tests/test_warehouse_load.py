@@ -359,3 +359,12 @@ def test_fast_bind_processors_match_sqlalchemys(tmp_path):
                 assert fast[i](v) == want, (cols[i], v)
         with pytest.raises((TypeError, ValueError)):
             fast[1]("yes")
+        (fast_f,) = loader._bind_processors(conn, wh.fct_mention, ["sentiment"])
+        slow_f = wh.fct_mention.c.sentiment.type.dialect_impl(conn.dialect).bind_processor(conn.dialect)
+        for v in (0.25, 1, 0, 1e-300, "0.5"):
+            assert fast_f(v) == (slow_f(v) if slow_f else v) and type(fast_f(v)) is type(slow_f(v) if slow_f else v)
+        # whole rows, column by column: the same tuples as processing each value
+        rows = [(datetime(2026, 11, 1, 12, tzinfo=UTC), True, 5, "a"), (None, None, None, None)]
+        assert loader._processed(conn, table, cols, rows) == [
+            ("2026-11-01 12:00:00.000000", 1, 5, "a"), (None, None, None, None)]
+        assert loader._processed(conn, table, cols, []) == []

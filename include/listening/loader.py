@@ -95,16 +95,28 @@ def _fast_processor(impl: Any, dialect: Any, proc: Any) -> Any:
     """The same output as SQLAlchemy's bind processor, faster for the common values of a batch.
 
     SQLite stores a DateTime as the text of ``_SQLITE_DATETIME`` (``isoformat`` gives those
-    characters, then the UTC offset, which the format leaves out) and a Boolean as 0 / 1.
+    characters, then the UTC offset, which the format leaves out), a Boolean as 0 / 1 and a
+    Float as a float.
     Anything else goes through SQLAlchemy's own processor (checked in tests).
     """
     if proc is None or dialect.name != "sqlite":
         return proc
     if getattr(impl, "_storage_format", None) == _SQLITE_DATETIME:
+        last: list[Any] = [None, None]  # a batch repeats one value (loaded_at) in every row
+
         def fast_datetime(v: Any, _dt: type = datetime) -> Any:
-            return v.isoformat(" ", "microseconds")[:26] if type(v) is _dt else proc(v)
+            if v is last[0]:
+                return last[1]
+            out = v.isoformat(" ", "microseconds")[:26] if type(v) is _dt else proc(v)
+            last[0], last[1] = v, out
+            return out
 
         return fast_datetime
+    if isinstance(impl, sa_types.Float) and not getattr(impl, "asdecimal", False):
+        def fast_float(v: Any, _f: type = float) -> Any:
+            return v if type(v) is _f else proc(v)
+
+        return fast_float
     if isinstance(impl, sa_types.Boolean) and not dialect.supports_native_boolean:
         def fast_bool(v: Any) -> Any:
             return 1 if v is True else 0 if v is False else proc(v)
@@ -121,19 +133,26 @@ def _bind_processors(conn: Connection, table: Table, cols: Sequence[str]) -> lis
     return out
 
 
+def _row_converter(procs: Sequence[Any]) -> Any:
+    """One generated function per column layout: ``convert(row) -> tuple`` applying each column's
+    processor (None stays None) with no per-row loop over columns (as ``collections.namedtuple``
+    generates its code)."""
+    parts, ns = [], {}
+    for i, p in enumerate(procs):
+        if p is None:
+            parts.append(f"r[{i}]")
+        else:
+            ns[f"p{i}"] = p
+            parts.append(f"(None if r[{i}] is None else p{i}(r[{i}]))")
+    exec(f"def convert(r):\n    return ({', '.join(parts)},)\n", ns)  # noqa: S102 - built from indexes only
+    return ns["convert"]
+
+
 def _processed(conn: Connection, table: Table, cols: Sequence[str], rows: Iterable[Sequence[Any]]) -> list[tuple]:
     procs = _bind_processors(conn, table, cols)
     if not any(procs):
         return [tuple(r) for r in rows]
-    idx = [(i, p) for i, p in enumerate(procs) if p is not None]
-    out = []
-    for r in rows:
-        r = list(r)
-        for i, p in idx:
-            if r[i] is not None:
-                r[i] = p(r[i])
-        out.append(tuple(r))
-    return out
+    return list(map(_row_converter(procs), rows))
 
 
 _PG_BINARY = {"INTEGER": "int4", "BIGINT": "int8", "SMALLINT": "int2", "BOOLEAN": "bool", "FLOAT": "float8",
@@ -345,6 +364,7 @@ def prepare(config: Config, window: Window, crawls: list[dict[str, Any]], transf
     fact_cols = wh.FACT_COLUMNS
     pub_i, loaded_i = fact_cols.index("published_at"), fact_cols.index("loaded_at")
     seen: dict[str, int] = {}
+    terms_json: dict[tuple[str, ...], str] = {}  # most mentions match the same few term lists
     tz = config.tz
     for r in rows:
         pub = parse_iso(r["published_at"])
@@ -364,7 +384,7 @@ def prepare(config: Config, window: Window, crawls: list[dict[str, Any]], transf
                     a.update(last_seen_at=pub, author_name=r["author_name"], followers=r["author_followers"],
                              verified=r["author_verified"], verified_type=r["author_verified_type"],
                              kol_tier=wh.kol_tier(r["author_followers"]))
-        vals = [r.get(c) for c in fact_cols]
+        vals = list(map(r.get, fact_cols))
         vals[pub_i] = pub
         vals[loaded_i] = b.now
         fact = tuple(vals)
@@ -375,7 +395,11 @@ def prepare(config: Config, window: Window, crawls: list[dict[str, Any]], transf
         seen[mid] = len(b.facts)
         b.facts.append(fact)
         for brand, terms in r["brands"].items():
-            b.bridges.append((mid, brand, json.dumps(terms, ensure_ascii=False)))
+            key = tuple(terms)
+            js = terms_json.get(key)
+            if js is None:
+                js = terms_json[key] = json.dumps(terms, ensure_ascii=False)
+            b.bridges.append((mid, brand, js))
     # bridges of a mention that appeared twice: keep one row per (mention, brand)
     b.bridges = list({(m, br): (m, br, t) for m, br, t in b.bridges}.values())
     src_of = {f[0]: f[1] for f in b.facts}
