@@ -3,7 +3,7 @@ incremental re-crawls and faults (demo server, real HTTP)."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -83,18 +83,43 @@ def test_comments_match_brands_through_their_post(config, demo):
 def test_incremental_forward_run_reads_only_the_first_page_of_unchanged_posts(config, demo):
     sid = busiest(demo)
     conn = comments_conn(config, demo, status_ids=[sid])
+    everything = conn.parse(conn.fetch(SPIKE).records).mentions
+    newest = max(c.published_at for c in everything)
     first = conn.fetch(SPIKE)
     pages = first.coverage[0].pages
-    assert pages >= 2
-    later = Window(SPIKE.end, datetime(2026, 11, 12, tzinfo=SH))
+    assert pages >= 2 and first.cursor["latest"] == {sid: newest.isoformat().replace("+00:00", "Z")}
+    # all the comments seen so far precede the next window and the total is unchanged: one page
+    later = Window(newest + timedelta(hours=1), newest + timedelta(days=1))
     n = len(demo.requests)
     res = conn.fetch(later, first.cursor)
     assert sum(1 for _m, p, _s in demo.requests[n:] if p.startswith(HOT)) == 1
     assert "unchanged since the last crawl" in res.coverage[0].detail
+    assert res.cursor["latest"] == first.cursor["latest"]  # carried forward
     # a backfill (not forward) reads everything again
     n = len(demo.requests)
     conn.fetch(SPIKE, res.cursor)
     assert sum(1 for _m, p, _s in demo.requests[n:] if p.startswith(HOT)) == pages
+
+
+def test_a_crawl_after_its_window_does_not_hide_later_comments(config, demo):
+    """A replay or backfill crawls a window when later comments are already there; the window drops
+    them, so the next window must read every page again although the total did not change."""
+    sid = busiest(demo)
+    conn = comments_conn(config, demo, status_ids=[sid])
+    everything = conn.parse(conn.fetch(SPIKE).records).mentions
+    first_at = min(c.published_at for c in everything)
+    w1 = Window(first_at.replace(minute=0, second=0, microsecond=0), first_at.replace(minute=0, second=0,
+                                                                                     microsecond=0) + timedelta(hours=1))
+    w2 = Window(w1.end, max(c.published_at for c in everything) + timedelta(hours=1))
+    assert any(w2.contains(c.published_at) for c in everything)
+    got = []
+    cursor = None
+    for w in (w1, w2):
+        res = conn.fetch(w, cursor)
+        cursor = res.cursor
+        got += [c for c in conn.parse(res.records).mentions if w.contains(c.published_at)]
+    assert sorted(c.native_id for c in got) == sorted(c.native_id for c in everything if c.published_at < w2.end)
+    assert "unchanged" not in res.coverage[0].detail
 
 
 def test_faults_and_caps(config, demo):

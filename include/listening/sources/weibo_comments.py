@@ -11,9 +11,12 @@ and failure, so comment pages never hold up or fail the search crawl.
 
 Per post it pages ``/comments/hotflow?id=ID&mid=ID&max_id_type=T[&max_id=X]`` until
 ``max_id`` is 0 (``ok: 0`` on the first page means no comments); a post still paging at
-``max_pages`` is ``capped``.  Incremental: on a forward run a post whose ``total_number``
-equals the one stored in the cursor has no new comment, and only its first page is
-fetched.  A raw interval of ``posts_from`` missing from the lookback (for instance the
+``max_pages`` is ``capped``.  Incremental: on a forward run, a post whose ``total_number``
+equals the one stored in the cursor *and* whose comments seen so far were all published
+before the window has nothing for this window, and only its first page is fetched.  (The
+second condition matters for a crawl that runs after its window, a backfill or a replay:
+it sees comments published after the window, which that window drops, so the next window
+must read them again even though the total did not change.)  A raw interval of ``posts_from`` missing from the lookback (for instance the
 current window's, when both crawls run at the same time) is reported as a ``partial``
 slice: comments published in the window on the posts of that interval are not crawled.
 
@@ -180,7 +183,9 @@ class WeiboComments(Connector):
         last_end = cursor.get("last_window_end")
         forward = last_end is None or window.end > parse_iso(last_end)
         known: dict[str, int] = dict(cursor.get("totals") or {}) if forward else {}
+        known_latest: dict[str, str | None] = dict(cursor.get("latest") or {}) if forward else {}
         totals: dict[str, int] = {}
+        latest: dict[str, str | None] = {}
         for post in self._select(window, res):
             sid = post["id"]
             # the post itself, as context for the parse (which brands its comments concern)
@@ -191,16 +196,39 @@ class WeiboComments(Connector):
             })
             if post["text"] is None:  # a configured id: the post's text from the detail endpoint
                 get_json(self, self.base_url + EXTEND_PATH, {"id": sid}, res, "longtext", id=sid)
-            sl, total = self._crawl_post(sid, window, res, known.get(sid))
+            sl, total, newest = self._crawl_post(sid, window, res, known.get(sid), known_latest.get(sid))
             res.coverage.append(sl)
             if total is not None:
                 totals[sid] = total
+                latest[sid] = newest
         res.cursor["totals"] = totals
+        res.cursor["latest"] = latest
         res.cursor["last_window_end"] = iso(window.end)
         return res
 
-    def _crawl_post(self, sid: str, window: Window, res: FetchResult,
-                    known_total: int | None) -> tuple[Slice, int | None]:
+    def _newest(self, items: list[Any], fetched_at: datetime, newest: datetime | None) -> tuple[datetime | None, bool]:
+        """The latest ``created_at`` among the comments and their inline replies; False when one
+        cannot be read (then the post is never skipped on the strength of its total)."""
+        ok = True
+        for c in items:
+            if not isinstance(c, dict):
+                continue
+            inline = c.get("comments") if isinstance(c.get("comments"), list) else []
+            for item in [c, *inline]:
+                if not isinstance(item, dict):
+                    continue
+                try:
+                    t = parse_weibo_time(item["created_at"], fetched_at, self.config.tz)
+                except (FieldError, KeyError, TypeError, ValueError):
+                    ok = False
+                    continue
+                newest = t if newest is None or t > newest else newest
+        return newest, ok
+
+    def _crawl_post(self, sid: str, window: Window, res: FetchResult, known_total: int | None,
+                    known_latest: str | None) -> tuple[Slice, int | None, str | None]:
+        """Page one post's comments; returns the slice, the post's total (None when not every
+        page was read) and the latest comment time seen (ISO, None when unknown)."""
         sl = Slice(window.start, window.end, "complete", query=f"comments of {sid}")
         max_pages = int(self.params.get("max_pages", 50))
         url = self.base_url + HOTFLOW_PATH
@@ -208,6 +236,8 @@ class WeiboComments(Connector):
         max_id_type: Any = 0
         total: int | None = None
         missing_replies = 0
+        newest: datetime | None = None
+        readable = True
         while True:
             params: dict[str, Any] = {"id": sid, "mid": sid, "max_id_type": max_id_type}
             if max_id:
@@ -218,21 +248,23 @@ class WeiboComments(Connector):
             if doc is None:
                 sl.status, sl.detail = "failed", f"page {sl.pages}: {reason}"
                 res.errors.append(f"comments of {sid} page {sl.pages}: {reason}")
-                return sl, None
+                return sl, None, None
             if not isinstance(doc, dict) or doc.get("ok") != 1:
                 msg = str(doc.get("msg") or "") if isinstance(doc, dict) else "not a JSON object"
                 end_msg = isinstance(doc, dict) and (not msg or any(x in msg for x in NO_COMMENTS))
                 if sl.pages == 1 and end_msg:
                     sl.detail = f"no comments: {msg or 'ok=0'}"
-                    return sl, 0
+                    return sl, 0, None
                 sl.status = "capped" if end_msg else "failed"
                 sl.detail = f"ok=0 at page {sl.pages}: {msg}"
                 if not end_msg:
                     res.errors.append(f"comments of {sid} page {sl.pages}: ok=0: {msg}")
-                return sl, None
+                return sl, None, None
             data = doc.get("data") if isinstance(doc.get("data"), dict) else {}
             items = data.get("data") if isinstance(data.get("data"), list) else []
             sl.items += len(items)
+            newest, ok = self._newest(items, datetime.now(UTC), newest)
+            readable = readable and ok
             for c in items:
                 if isinstance(c, dict):
                     inline = c.get("comments") if isinstance(c.get("comments"), list) else []
@@ -244,18 +276,20 @@ class WeiboComments(Connector):
                     total = int(data.get("total_number")) if data.get("total_number") is not None else None
                 except (TypeError, ValueError):
                     total = None
-                if total is not None and known_total is not None and total == known_total:
-                    sl.detail = f"unchanged since the last crawl ({total} comments): first page only"
-                    return sl, total
+                if (total is not None and known_total is not None and total == known_total
+                        and known_latest is not None and parse_iso(known_latest) < window.start):
+                    sl.detail = (f"unchanged since the last crawl ({total} comments, the latest at "
+                                 f"{known_latest}, before the window): first page only")
+                    return sl, total, known_latest
             max_id = data.get("max_id") or 0
             max_id_type = data.get("max_id_type") or 0
             if str(max_id) == "0":
                 if missing_replies:
                     sl.detail = f"{missing_replies} nested replies beyond the inline ones not crawled"
-                return sl, total
+                return sl, total, (iso(newest) if readable and newest is not None else None)
             if sl.pages >= max_pages:
                 sl.status, sl.detail = "capped", f"still paging at page {sl.pages} (max_pages {max_pages})"
-                return sl, None
+                return sl, None, None
 
     # ---- parsing --------------------------------------------------------------------------------
     def parse(self, records: list[dict[str, Any]], window: Window | None = None) -> ParseResult:
