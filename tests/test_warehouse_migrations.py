@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 from alembic import command
@@ -129,3 +131,14 @@ def test_the_data_dictionary_documents_every_table_and_column():
             continue
         missing += [f"{name}.{c.name}" for c in table.columns if f"`{c.name}`" not in body]
     assert missing == []
+
+
+def test_counts_prints_only_json_on_stdout(tmp_path):
+    """Scripts diff `listening warehouse counts` between runs: no migration log lines on stdout (they
+    came when the URL is read from the Airflow connection, which sets up Airflow's logging)."""
+    exe = str(Path(sys.executable).with_name("listening"))
+    env = {k: v for k, v in os.environ.items() if k != "LISTENING_WAREHOUSE_URL"}
+    env["AIRFLOW_CONN_LISTENING_WAREHOUSE"] = f"sqlite:///{tmp_path / 'c.db'}"
+    out = subprocess.run([exe, "warehouse", "counts"], capture_output=True, text=True, env=env, timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert json.loads(out.stdout)["fct_mention"] == 0

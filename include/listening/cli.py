@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import sys
 from collections.abc import Iterator
@@ -287,6 +288,9 @@ def cmd_warehouse(args: argparse.Namespace) -> int:
             return EXIT_USAGE
         print(f"role {args.role} can SELECT {len(tables)} tables of {where}: {', '.join(tables)}")
         return 0
+    if args.action == "counts":
+        # stdout is the JSON alone (scripts diff it); Alembic's "Context impl ..." lines are noise here
+        logging.getLogger("alembic").setLevel(logging.WARNING)
     wh.create_schema(engine)
     if args.action == "counts":
         print(json.dumps(wh.table_counts(engine), indent=2))
