@@ -163,3 +163,36 @@ def test_the_alert_callback_never_raises(monkeypatch):
 
     monkeypatch.setattr("listening.quality.send_alert", boom)
     assert tasks.alert_on_failure(_context(RuntimeError("x"))) is None
+
+
+def _comment_page(n: int, bad=lambda i: False) -> dict:
+    items = []
+    for i in range(n):
+        c = {"id": f"49{i:014d}", "created_at": "Tue Nov 10 12:00:00 +0800 2026", "text": f"评论{i}",
+             "like_count": i, "user": {"id": 100 + i, "screen_name": f"用户{i}"}}
+        if bad(i):
+            c["user"] = "deleted"
+        items.append(c)
+    items[0]["comments"] = [{"id": "4900000000009999", "created_at": "刚刚", "text": "回复",
+                             "user": {"id": 1, "screen_name": "极光客服"}}]
+    body = {"ok": 1, "data": {"data": items, "total_number": n, "max_id": 0, "max_id_type": 0}}
+    return {"purpose": "comments", "body": json.dumps(body, ensure_ascii=False), "meta": {"status_id": "1"}}
+
+
+def test_raw_comment_pages_are_checked_for_drift_and_bad_items():
+    from listening.quality import RawInput, validate_raw
+
+    key = "raw/source=weibo_comments/date=2026-11-10/hour=04/x.jsonl.gz"
+    ok = validate_raw([RawInput("weibo_comments", "weibo_comments", key, [_comment_page(40)])])
+    assert ok.items == {"weibo_comments": 41} and not ok.drifted and not ok.quarantined  # inline reply included
+    one_bad = validate_raw([RawInput("weibo_comments", "weibo_comments", key,
+                                     [_comment_page(40, bad=lambda i: i == 3)])])
+    assert not one_bad.drifted
+    [(row, why)] = one_bad.quarantined
+    assert row["native_id"] == "49" + "3".zfill(14) and row["raw_ref"] == f"{key}#0" and "comment.user" in why
+    drifted = validate_raw([RawInput("weibo_comments", "weibo_comments", key,
+                                     [_comment_page(40, bad=lambda i: i % 2 == 0)])])
+    assert "weibo_comments" in drifted.drifted and "comment.user missing" in drifted.drifted["weibo_comments"]
+    not_a_list = {"purpose": "comments", "body": json.dumps({"ok": 1, "data": {"comments": []}})}
+    shape = validate_raw([RawInput("weibo_comments", "weibo_comments", key, [not_a_list])])
+    assert "unexpected shape" in shape.drifted["weibo_comments"]

@@ -48,7 +48,9 @@ log = logging.getLogger(__name__)
 REQUIRED_MENTION_COLUMNS = ("mention_id", "source_id", "native_id", "url", "text", "published_ts",
                             "sentiment", "sentiment_label", "model_version", "story_id")
 #: raw suite per connector kind
-RAW_SUITES = {"weibo_search": "raw_weibo_search", "rss": "raw_rss"}
+RAW_SUITES = {"weibo_search": "raw_weibo_search", "weibo_comments": "raw_weibo_comments", "rss": "raw_rss"}
+#: the raw records whose items a raw suite checks (pages, feeds), per kind
+_RAW_PAGE_PURPOSES = {"weibo_search": "search", "weibo_comments": "comments", "rss": "feed"}
 #: Data Docs assets left out of the lake copy (decorative, 4 MB per validation)
 _DOCS_SKIP = ("static/fonts/", "static/images/")
 
@@ -400,6 +402,7 @@ def _fields(d: dict[str, Any], names: Iterable[str]) -> dict[str, Any]:
 WEIBO_FIELDS = ("id", "created_at", "text", "user", "user.id", "user.screen_name", "user.followers_count",
                 "reposts_count", "comments_count", "attitudes_count")
 RSS_FIELDS = ("id", "link", "title", "published", "updated", "summary")
+COMMENT_FIELDS = ("id", "created_at", "text", "user", "user.id", "user.screen_name", "like_count")
 
 
 def flatten_raw(kind: str, records: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[tuple[int, str]]]:
@@ -426,6 +429,27 @@ def flatten_raw(kind: str, records: list[dict[str, Any]]) -> tuple[list[dict[str
             for mb in _iter_cards(cards):
                 items.append({"record_no": i, "native_id": str(mb.get("id") or mb.get("mid") or ""),
                               "_item": mb, **_fields(mb, WEIBO_FIELDS)})
+        elif kind == "weibo_comments":
+            if rec.get("purpose") != "comments":
+                continue
+            try:
+                doc = json.loads(record_body(rec))
+            except ValueError:
+                bad_pages.append((i, "raw page is not JSON"))
+                continue
+            if not isinstance(doc, dict) or doc.get("ok") != 1:
+                continue  # "no comments" or an error page: the crawl already reported it
+            data = doc.get("data")
+            comments = data.get("data") if isinstance(data, dict) else None
+            if not isinstance(comments, list):
+                bad_pages.append((i, "comments page without data.data list"))
+                continue
+            for c in comments:
+                inline = c.get("comments") if isinstance(c, dict) and isinstance(c.get("comments"), list) else []
+                for item in [c, *inline]:
+                    item = item if isinstance(item, dict) else {}
+                    items.append({"record_no": i, "native_id": str(item.get("id") or item.get("mid") or ""),
+                                  "_item": item, **_fields(item, COMMENT_FIELDS)})
         elif kind == "rss":
             if rec.get("purpose") != "feed" or not record_body(rec):
                 continue
@@ -468,7 +492,7 @@ def validate_raw(inputs: list[RawInput], max_bad_share: float = 0.05, directory:
             continue
         items, bad_pages = flatten_raw(inp.kind, inp.records)
         out.items[inp.source_id] = len(items)
-        pages = sum(1 for r in inp.records if r.get("purpose") in ("search", "feed"))
+        pages = sum(1 for r in inp.records if r.get("purpose") == _RAW_PAGE_PURPOSES[inp.kind])
         for rec_no, why in bad_pages:
             out.quarantined.append(({"source_id": inp.source_id, "native_id": f"raw#{rec_no}",
                                      "raw_ref": f"{inp.raw_key}#{rec_no}", "stage": "raw"}, why))
