@@ -8,7 +8,8 @@ score sentiment (SnowNLP), validate (Great Expectations) and load the warehouse 
 transaction. Emits the `listening_mentions` asset, which triggers `build_marts`.
 
 The first task runs `listening warehouse upgrade` (Alembic migrations to head). A failed task
-(a batch stopped by a quality gate included) sends an alert email (`on_failure_callback`).
+(a batch stopped by a quality gate included) sends an alert email (`on_failure_callback`); a
+source whose raw records drifted is quarantined alone, the others load, then `quality_gate` fails.
 
 The window is the run's data interval (`CronDataIntervalTimetable`), so re-runs and
 backfills are idempotent. The `window_start` / `window_end` params (ISO 8601, UTC)
@@ -101,6 +102,12 @@ def ingest_mentions():
                                                                   "dates": result["dates"]}
         return result
 
+    @task
+    def quality_gate(loaded: dict) -> dict:
+        from listening.tasks import quality_gate
+
+        return quality_gate(loaded)
+
     schema = upgrade()
     # one crawl task per (stage, pool), mapped over that pool's sources: Airflow pools apply per
     # task, not per mapped instance. Comment connectors ("after") read what the first stage landed.
@@ -115,7 +122,8 @@ def ingest_mentions():
         first >> t
     crawls = first + after
     transformed = transform(crawls)
-    load(crawls, transformed, validate(crawls, transformed, score(transformed)))
+    loaded = load(crawls, transformed, validate(crawls, transformed, score(transformed)))
+    quality_gate(loaded)
 
 
 ingest_mentions()

@@ -75,6 +75,30 @@ def _context(exc, task_id="validate"):
             "params": {"window_start": "2026-11-01T00:00:00Z", "window_end": "2026-11-01T01:00:00Z"}}
 
 
+FEED = """<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>t</title>
+<item><guid>tn-1</guid><title>极光X5 评测</title><link>https://news.example.com/a/1</link>
+<description>极光X5 的续航很好</description><pubDate>Sun, 01 Nov 2026 00:30:00 +0000</pubDate></item>
+</channel></rss>"""
+
+
+def _with_feed(config, lake, posts):
+    """The weibo crawl of _run_to_validate plus a technews feed crawl of the same interval."""
+    fkey = raw_key("technews", HOUR)
+    lake.put_jsonl(fkey, [dict(raw("feed", FEED), source="technews", kind="rss")])
+    lake.put_jsonl(RAW_KEY, [raw("search", search_page(posts, next_page=None), page=1, keyword="极光")])
+    crawls = [{"source": "weibo", "kind": "weibo_search", "raw_key": RAW_KEY, "fetched": 1, "pages": 1,
+               "status": "complete", "errors": [], "cursor": {},
+               "coverage": [{"start": "2026-11-01T00:00:00Z", "end": "2026-11-01T01:00:00Z", "status": "complete",
+                             "pages": 1, "items": len(posts), "detail": "", "query": "极光"}]},
+              {"source": "technews", "kind": "rss", "raw_key": fkey, "fetched": 1, "pages": 1,
+               "status": "complete", "errors": [], "cursor": {},
+               "coverage": [{"start": "2026-11-01T00:00:00Z", "end": "2026-11-01T01:00:00Z", "status": "complete",
+                             "pages": 1, "items": 1, "detail": "", "query": ""}]}]
+    settings = pipeline.Settings(warehouse_url="", lake_url=str(lake.root))
+    t = pipeline.transform(config, HOUR, crawls, lake, settings)
+    return crawls, t, pipeline.score(config, HOUR, t["key"], lake)
+
+
 def test_drifted_raw_schema_is_stopped_quarantined_and_alerted(config, engine, tmp_path, monkeypatch, smtp):  # noqa: F811
     lake = LocalLake(tmp_path / "lake")
     monkeypatch.setenv("LISTENING_LAKE_URL", str(lake.root))
@@ -84,31 +108,49 @@ def test_drifted_raw_schema_is_stopped_quarantined_and_alerted(config, engine, t
     v = pipeline.validate(config, HOUR, s["key"], lake)
     pipeline.load(config, HOUR, crawls, t, v, lake, engine)
     # now every post has attitudes_count as an object: the parser can only note a problem and count zero
-    # likes -- numbers quietly wrong without the gate
-    crawls, t, s = _run_to_validate(config, lake, _posts(20, drift=lambda i: True))
+    # likes -- numbers quietly wrong without the gate. The feed of the same interval is fine.
+    crawls, t, s = _with_feed(config, lake, _posts(20, drift=lambda i: True))
     assert t["per_source"]["weibo"]["problems"]
+    v = tasks.validate_interval(HOUR, crawls, t, s)
+    assert list(v["rejected_sources"]) == ["weibo"] and "attitudes_count" in v["rejected_sources"]["weibo"]
+    loaded = tasks.load_interval(HOUR, crawls, t, v)
+    assert loaded["rejected_sources"] == v["rejected_sources"]
+    # the load committed the other source; then the gate task fails, which alerts
     with pytest.raises(BatchRejected, match="schema drift: weibo") as info:
-        tasks.validate_interval(HOUR, crawls, t, s)
-    assert "attitudes_count" in str(info.value)
+        tasks.quality_gate(loaded)
+    assert "the other sources loaded" in str(info.value)
     with engine.connect() as c:
-        batch = c.execute(select(wh.etl_batch).where(wh.etl_batch.c.source_id == "weibo")).one()
+        batches = {r.source_id: r for r in c.execute(select(wh.etl_batch))}
         q = c.execute(select(wh.etl_quarantine).order_by(wh.etl_quarantine.c.native_id)).all()
-        facts = c.execute(select(func.count()).select_from(wh.fct_mention)).scalar_one()
-    assert batch.status == "rejected" and batch.loaded == 0 and batch.quarantined == 20
-    assert "schema drift" in batch.errors
-    assert facts == 3  # what was loaded before stays; nothing of the drifted batch landed
-    assert len(q) == 20 and {r.stage for r in q} == {"raw"}
+        per_source = dict(c.execute(select(wh.fct_mention.c.source_id, func.count())
+                                    .group_by(wh.fct_mention.c.source_id)).all())
+    weibo = batches["weibo"]
+    assert weibo.status == "rejected" and weibo.loaded == 0 and weibo.quarantined == 20
+    assert "schema drift" in weibo.errors
+    assert batches["technews"].status == "loaded" and batches["technews"].loaded == 1
+    # what weibo loaded before stays, nothing of its drifted batch landed; the feed loaded
+    assert per_source == {"weibo": 3, "technews": 1}
+    assert len(q) == 20 and {r.stage for r in q} == {"raw"} and {r.source_id for r in q} == {"weibo"}
     assert all(r.raw_ref == f"{RAW_KEY}#0" for r in q)
     assert "attitudes_count" in q[0].reason and json.loads(q[0].record)["item"]["attitudes_count"] == {"count": 0}
     assert lake.exists(f"docs/gx/{HOUR.key}/raw/index.html")
-    # the task fails; its on_failure_callback mails the on-call list
-    sent = tasks.alert_on_failure(_context(info.value))
+    # the gate task fails; its on_failure_callback mails the on-call list
+    sent = tasks.alert_on_failure(_context(info.value, task_id="quality_gate"))
     assert sent["sent"] and sent["recipients"] == ["oncall@example.com", "data@example.com"]
     assert len(smtp.messages) == 1
     env = smtp.messages[0]
     body = env.content.decode("utf-8", "replace")
     assert env.rcpt_tos == ["oncall@example.com", "data@example.com"]
     assert "quality gate stopped the batch" in body and "schema drift" in body and "ingest_mentions" in body
+    # the site is fixed and the interval re-run: weibo loads, the quarantine clears
+    crawls, t, s = _with_feed(config, lake, _posts(20))
+    loaded = tasks.load_interval(HOUR, crawls, t, tasks.validate_interval(HOUR, crawls, t, s))
+    assert tasks.quality_gate(loaded)["rejected_sources"] == {}
+    with engine.connect() as c:
+        assert c.execute(select(wh.etl_batch.c.status).where(wh.etl_batch.c.source_id == "weibo")).scalar_one() \
+            == "loaded"
+        assert c.execute(select(func.count()).select_from(wh.etl_quarantine)).scalar_one() == 0
+        assert c.execute(select(func.count()).select_from(wh.fct_mention)).scalar_one() == 21
 
 
 def test_a_few_bad_raw_items_are_quarantined_and_the_rest_loads(config, engine, tmp_path):  # noqa: F811

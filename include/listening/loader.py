@@ -345,6 +345,7 @@ class Batch:
     crawls: list[dict[str, Any]] = field(default_factory=list)
     per_source: dict[str, dict[str, Any]] = field(default_factory=dict)
     error: str | None = None
+    rejected: dict[str, str] = field(default_factory=dict)  # source id -> why (schema drift)
     stage: str | None = None  # PostgreSQL: the TEMP table holding the batch's facts (until commit)
 
 
@@ -360,7 +361,8 @@ def prepare(config: Config, window: Window, crawls: list[dict[str, Any]], transf
     dropped = lake.get_jsonl(dkey) if dkey and lake.exists(dkey) else []
     b = Batch(window=window, status=status, now=wh.now_utc(), crawls=crawls,
               per_source=transformed.get("per_source", {}), error=error,
-              valid_per_source=(validated or {}).get("valid_per_source"))
+              valid_per_source=(validated or {}).get("valid_per_source"),
+              rejected=dict((validated or {}).get("rejected_sources") or {}))
     fact_cols = wh.FACT_COLUMNS
     pub_i, loaded_i = fact_cols.index("published_at"), fact_cols.index("loaded_at")
     seen: dict[str, int] = {}
@@ -419,7 +421,9 @@ def prepare(config: Config, window: Window, crawls: list[dict[str, Any]], transf
     b.quarantine = list(qrows.values())
     for sid, _nid in qrows:
         b.q_per_source[sid] = b.q_per_source.get(sid, 0) + 1
-    b.gone = [d["mention_id"] for d in dropped] + [f"{s}:{n}" for s, n in qrows]
+    # a rejected source's earlier facts stay as they were: its rows are not judged this time
+    b.gone = [d["mention_id"] for d in dropped if d["mention_id"].split(":", 1)[0] not in b.rejected] + \
+        [f"{s}:{n}" for s, n in qrows if s not in b.rejected]
     return b
 
 
@@ -488,8 +492,11 @@ def write_batch(conn: Connection, config: Config, b: Batch) -> None:
     if b.status == "loaded" and b.facts:
         # a mention that loads now is no longer bad (it was quarantined by an earlier interval)
         f = wh.fct_mention
-        conn.execute(delete(q).where(select(f.c.mention_id).where(
-            f.c.mention_id == q.c.source_id + ":" + q.c.native_id, f.c.interval_key == window.key).exists()))
+        cond = [select(f.c.mention_id).where(
+            f.c.mention_id == q.c.source_id + ":" + q.c.native_id, f.c.interval_key == window.key).exists()]
+        if b.rejected:  # a rejected source loaded nothing now: its earlier facts do not clear its quarantine
+            cond.append(q.c.source_id.notin_(sorted(b.rejected)))
+        conn.execute(delete(q).where(*cond))
     local = window.start.astimezone(config.tz)
     dkey = local.year * 10000 + local.month * 100 + local.day
     for c in b.crawls:
@@ -498,11 +505,15 @@ def write_batch(conn: Connection, config: Config, b: Batch) -> None:
         src_status = b.status
         if b.status == "loaded" and c["status"] == "failed":
             src_status = "failed"
+        if b.status == "loaded" and sid in b.rejected:
+            src_status = "rejected"
         batch_id = f"{sid}/{window.key}"
         prev = conn.execute(select(wh.etl_batch.c.attempts, wh.etl_batch.c.first_loaded_at)
                             .where(wh.etl_batch.c.batch_id == batch_id)).first()
         errors = list(c.get("errors") or []) + ([b.error] if b.error else []) + list(st.get("problems") or [])[:20]
-        loaded = b.status == "loaded"
+        if sid in b.rejected:
+            errors.insert(0, b.rejected[sid])
+        loaded = src_status in ("loaded", "failed")
         wh.upsert(conn, wh.etl_batch, [{
             "batch_id": batch_id, "source_id": sid, "interval_key": window.key,
             "window_start": window.start, "window_end": window.end,
@@ -592,6 +603,8 @@ def reconcile_rows(conn: Connection, b: Batch) -> list[dict[str, Any]]:
     audit = {r.source_id: r for r in conn.execute(select(eb).where(eb.c.interval_key == key))}
     out = []
     for sid in dict.fromkeys([c["source"] for c in b.crawls] + sorted(set(loaded) | set(quarantined))):
+        if sid in b.rejected:
+            continue  # stopped by its raw gate: its earlier facts stand, nothing of it loaded now
         a = audit.get(sid)
         valid = b.valid_per_source.get(sid, 0) if b.valid_per_source is not None else b.loaded_per_source.get(sid, 0)
         out.append({
@@ -646,7 +659,7 @@ def load(config: Config, window: Window, crawls: list[dict[str, Any]], transform
                 from listening import quality
 
                 results = quality.validate_loaded(
-                    reconcile_rows(conn, b), len(b.crawls),
+                    reconcile_rows(conn, b), len({c["source"] for c in b.crawls} - set(b.rejected)),
                     docs=quality.DocsTarget(lake, quality.docs_prefix(window, "loaded")))
             _checkpoint("before_commit")
     except Exception as exc:
@@ -656,7 +669,8 @@ def load(config: Config, window: Window, crawls: list[dict[str, Any]], transform
     inter: dict[str, Any] = {}
     ikey = transformed.get("interactions_key")
     if status == "loaded" and ikey and lake.exists(ikey):
-        inter = load_interactions(config, window, lake.get_jsonl(ikey), engine)
+        records = [r for r in lake.get_jsonl(ikey) if r.get("source") not in b.rejected]
+        inter = load_interactions(config, window, records, engine)
     secs = time.monotonic() - t0
     log.info("loaded %s: %d mentions, %d brand links, %d authors, %d quarantined, %d interactions in %.2fs",
              window.key, len(b.facts), len(b.bridges), len(b.authors), len(b.quarantine),
@@ -668,6 +682,7 @@ def load(config: Config, window: Window, crawls: list[dict[str, Any]], transform
     return {"interval": window.key, "loaded": len(b.facts), "brand_links": len(b.bridges),
             "quarantined": len(b.quarantine), "status": status, "seconds": round(secs, 3),
             "reconciled": results, "interactions": inter.get("interactions", 0),
+            "rejected_sources": b.rejected,
             "owned_replies": inter.get("replies", 0), "dates": sorted(dates)}
 
 

@@ -411,9 +411,11 @@ def validate(config: Config, window: Window, scored_key: str, lake: Lake) -> dic
     """Run the GX gates on the raw records and the staged mentions; write the rows to load and the
     quarantined rows to the lake, and the Data Docs to ``docs/gx/<interval>/{raw,staged}/``.
 
-    Raises :class:`listening.quality.BatchRejected` (after writing the quarantine file) when the
-    batch must not load: a source's raw records drifted from their schema, the staged columns are
-    not what the loader needs, or more than ``quality.max_bad_share`` of the rows are bad.
+    A source whose raw records drifted from their schema is returned in ``rejected_sources``
+    (source id -> why) with all its rows quarantined; the others go on.  Raises
+    :class:`listening.quality.BatchRejected` (after writing the quarantine file) when the batch
+    must not load: the staged columns are not what the loader needs, or more than
+    ``quality.max_bad_share`` of the rows are bad.
     """
     from listening.quality import (
         BatchRejected,
@@ -438,13 +440,16 @@ def validate(config: Config, window: Window, scored_key: str, lake: Lake) -> dic
             raw_inputs.append(RawInput(s.id, s.kind, key, lake.get_jsonl(key)))
     raw = validate_raw(raw_inputs, config.max_bad_share, docs=DocsTarget(lake, docs_prefix(window, "raw")))
     raw_bad = raw.quarantined_ids()
-    if raw.drifted:
-        why = "schema drift: " + "; ".join(f"{sid}: {msg}" for sid, msg in sorted(raw.drifted.items()))
-        reject(raw.quarantined + [(r, f"batch rejected: {why}") for r in rows
-                                  if (r["source_id"], r["native_id"]) not in raw_bad], why)
-        raise BatchRejected(why)
+    # A source whose raw records drifted from their schema is stopped alone: its rows are
+    # quarantined, its audit row says 'rejected' and the DAG's quality_gate task fails (alert);
+    # the other sources of the interval load (one source failing never blocks the others).
+    rejected = {sid: f"schema drift: {sid}: {msg}" for sid, msg in sorted(raw.drifted.items())}
+    for why in rejected.values():
+        log.error("interval %s: %s; its rows are quarantined, the other sources load", window.key, why)
+    drift_rows = [(r, f"batch rejected: {rejected[r['source_id']]}") for r in rows
+                  if r["source_id"] in rejected and (r["source_id"], r["native_id"]) not in raw_bad]
     # a mention parsed from a raw item that failed its schema does not load
-    rows = [r for r in rows if (r["source_id"], r["native_id"]) not in raw_bad]
+    rows = [r for r in rows if (r["source_id"], r["native_id"]) not in raw_bad and r["source_id"] not in rejected]
     brand_rows = [{"mention_id": r["mention_id"], "brand_id": b} for r in rows for b in r["brands"]]
     try:
         outcome = validate_batch(
@@ -456,11 +461,12 @@ def validate(config: Config, window: Window, scored_key: str, lake: Lake) -> dic
         )
     except BatchRejected as exc:
         bad = exc.outcome.quarantined if exc.outcome else [(r, f"batch rejected: {exc}") for r in rows]
-        reject(raw.quarantined + bad, str(exc))
+        reject(raw.quarantined + drift_rows + bad, str(exc))
         raise
     vkey = staged_key(window, "validated")
     lake.put_jsonl(vkey, outcome.valid)
-    lake.put_jsonl(qkey, ({"row": r, "reason": why} for r, why in raw.quarantined + outcome.quarantined))
+    lake.put_jsonl(qkey, ({"row": r, "reason": why}
+                          for r, why in raw.quarantined + drift_rows + outcome.quarantined))
     failed = [r for r in outcome.results + raw.results if not r["success"]]
     valid_per_source: dict[str, int] = {}
     for r in outcome.valid:
@@ -468,7 +474,8 @@ def validate(config: Config, window: Window, scored_key: str, lake: Lake) -> dic
     log.info("validated %s: %d valid, %d quarantined (%d raw items); failed expectations: %s", window.key,
              len(outcome.valid), len(outcome.quarantined), len(raw.quarantined), failed)
     return {"key": vkey, "quarantine_key": qkey, "valid": len(outcome.valid),
-            "quarantined": len(outcome.quarantined) + len(raw.quarantined), "raw_quarantined": len(raw.quarantined),
+            "quarantined": len(outcome.quarantined) + len(raw.quarantined) + len(drift_rows),
+            "raw_quarantined": len(raw.quarantined), "rejected_sources": rejected,
             "valid_per_source": valid_per_source, "expectations": outcome.results + raw.results,
             "docs": raw.docs + outcome.docs}
 

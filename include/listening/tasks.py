@@ -144,6 +144,19 @@ def load_interval(window: Window, crawls: list[dict[str, Any] | None], transform
                          get_engine(settings.warehouse_url))
 
 
+def quality_gate(loaded: dict[str, Any]) -> dict[str, Any]:
+    """Fail (no retries: the alert goes out at once) when the load stopped a source whose raw
+    records drifted from their schema; the other sources of the interval are loaded by then,
+    and the load's asset event has already triggered the marts."""
+    from listening.quality import BatchRejected
+
+    rejected = (loaded or {}).get("rejected_sources") or {}
+    if rejected:
+        raise BatchRejected(f"{'; '.join(rejected.values())} (interval {loaded.get('interval')}: "
+                            f"{', '.join(sorted(rejected))} rejected and quarantined, the other sources loaded)")
+    return {"interval": (loaded or {}).get("interval"), "rejected_sources": {}}
+
+
 def build_marts(dates: list[str] | None = None, only: list[str] | None = None) -> dict[str, int]:
     """Rebuild the marts for the given local days (ISO dates), or for every day when None/empty.
 
