@@ -56,9 +56,6 @@ class Term:
             body = body + r"(?![a-z0-9_])"
         return cls(written, norm, re.compile(body), max(norm.split(), key=len, default=""))
 
-    def found(self, text: str) -> bool:
-        return self.needle in text and self.pattern.search(text) is not None
-
     def spans(self, text: str) -> list[tuple[int, int]]:
         return [m.span() for m in self.pattern.finditer(text)]
 
