@@ -405,23 +405,33 @@ RSS_FIELDS = ("id", "link", "title", "published", "updated", "summary")
 COMMENT_FIELDS = ("id", "created_at", "text", "user", "user.id", "user.screen_name", "like_count")
 
 
+def _json_page(rec: dict[str, Any], i: int, bad_pages: list[tuple[int, str]]) -> dict[str, Any] | None:
+    """The JSON document of a raw page with ``ok: 1``; None for an error page (the crawl already
+    reported it) or a body that is not JSON (noted in ``bad_pages``)."""
+    from listening.sources.base import record_body
+
+    try:
+        doc = json.loads(record_body(rec))
+    except ValueError:
+        bad_pages.append((i, "raw page is not JSON"))
+        return None
+    return doc if isinstance(doc, dict) and doc.get("ok") == 1 else None
+
+
 def flatten_raw(kind: str, records: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[tuple[int, str]]]:
     """One row per item of the raw responses (with ``record_no``), and the pages that are malformed."""
     from listening.sources.base import record_body
 
     items: list[dict[str, Any]] = []
     bad_pages: list[tuple[int, str]] = []
+    purpose = _RAW_PAGE_PURPOSES.get(kind)
     for i, rec in enumerate(records):
+        if rec.get("purpose") != purpose:
+            continue
         if kind == "weibo_search":
-            if rec.get("purpose") != "search":
+            doc = _json_page(rec, i, bad_pages)
+            if doc is None:
                 continue
-            try:
-                doc = json.loads(record_body(rec))
-            except ValueError:
-                bad_pages.append((i, "raw page is not JSON"))
-                continue
-            if not isinstance(doc, dict) or doc.get("ok") != 1:
-                continue  # an error page: the crawl already reported it
             cards = (doc.get("data") or {}).get("cards") if isinstance(doc.get("data"), dict) else None
             if not isinstance(cards, list):
                 bad_pages.append((i, "search page without data.cards list"))
@@ -430,15 +440,9 @@ def flatten_raw(kind: str, records: list[dict[str, Any]]) -> tuple[list[dict[str
                 items.append({"record_no": i, "native_id": str(mb.get("id") or mb.get("mid") or ""),
                               "_item": mb, **_fields(mb, WEIBO_FIELDS)})
         elif kind == "weibo_comments":
-            if rec.get("purpose") != "comments":
+            doc = _json_page(rec, i, bad_pages)  # ok: 0 is "no comments" or an error page
+            if doc is None:
                 continue
-            try:
-                doc = json.loads(record_body(rec))
-            except ValueError:
-                bad_pages.append((i, "raw page is not JSON"))
-                continue
-            if not isinstance(doc, dict) or doc.get("ok") != 1:
-                continue  # "no comments" or an error page: the crawl already reported it
             data = doc.get("data")
             comments = data.get("data") if isinstance(data, dict) else None
             if not isinstance(comments, list):
@@ -451,7 +455,7 @@ def flatten_raw(kind: str, records: list[dict[str, Any]]) -> tuple[list[dict[str
                     items.append({"record_no": i, "native_id": str(item.get("id") or item.get("mid") or ""),
                                   "_item": item, **_fields(item, COMMENT_FIELDS)})
         elif kind == "rss":
-            if rec.get("purpose") != "feed" or not record_body(rec):
+            if not record_body(rec):
                 continue
             import feedparser
 
