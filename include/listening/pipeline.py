@@ -12,6 +12,7 @@ XCom::
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import re
@@ -140,6 +141,7 @@ def _score_text(m: Mention, own_clean: str, quoted_clean: str | None = None) -> 
 _INLINE_FLAGS = re.compile(r"^\(\?([imsx]+)\)")
 
 
+@functools.lru_cache(maxsize=16)
 def combined_patterns(patterns: tuple[re.Pattern[str], ...]) -> tuple[re.Pattern[str], ...]:
     """The patterns as one alternation (one scan of a text instead of one per pattern) when that is
     equivalent: no groups (their numbers would shift) and only the scoped-able flags i, m, s, x."""
@@ -154,8 +156,8 @@ def combined_patterns(patterns: tuple[re.Pattern[str], ...]) -> tuple[re.Pattern
         if m:
             src, flags = src[m.end():], m.group(1)
         extra = p.flags & ~(re.UNICODE | re.IGNORECASE | re.MULTILINE | re.DOTALL | re.VERBOSE)
-        if extra or _INLINE_FLAGS.search(src[1:]) or "(?" in src.replace("(?:", "").replace("(?<", "").replace(
-                "(?=", "").replace("(?!", ""):
+        # any other inline construct ((?i) further in, (?P...), (?#...)) is not rewritten
+        if extra or "(?" in src.replace("(?:", "").replace("(?<", "").replace("(?=", "").replace("(?!", ""):
             return patterns
         for flag, letter in ((re.IGNORECASE, "i"), (re.MULTILINE, "m"), (re.DOTALL, "s"), (re.VERBOSE, "x")):
             if p.flags & flag and letter not in flags:
@@ -213,7 +215,7 @@ def process_mentions(config: Config, mentions: list[Mention], window: Window, wi
         if not m.clean_text:
             stats["no_text"] += 1
         m.hashtags = list(own.hashtags)
-        m.is_spam = any(p.search(own.display) or p.search(own.clean) for p in spam) if spam else False
+        m.is_spam = any(p.search(own.display) or p.search(own.clean) for p in spam)
         m.content_hash = content_key(own.clean.casefold())
         # a repost belongs to the story of its original; identical copies share one story
         if quoted is not None and m.retweet_of:
@@ -314,6 +316,7 @@ def _collect_interactions(config: Config, comments: list[Mention], window: Windo
 
     stats = {"parsed": len(comments), "out_of_window": 0, "unmatched": 0, "no_text": 0, "duplicates": 0}
     seen: set[str] = set()
+    todo: list[Mention] = []
     for m in comments:
         if not window.contains(m.published_at):
             stats["out_of_window"] += 1
@@ -322,9 +325,13 @@ def _collect_interactions(config: Config, comments: list[Mention], window: Windo
             stats["duplicates"] += 1
             continue
         seen.add(m.native_id)
-        matched, _ = process_mentions(config, [m], window, windowed=True)
-        stats["unmatched"] += not matched
-        out.append(canonical(matched[0] if matched else m))
+        todo.append(m)
+    # one pass for all of them: process_mentions fills in the matched comments in place and leaves
+    # the others as parsed (a brand's reply counts even when it names no brand)
+    unmatched: list[str] = []
+    process_mentions(config, todo, window, windowed=True, unmatched_ids=unmatched)
+    stats["unmatched"] = len(unmatched)
+    out.extend(canonical(m) for m in todo)
     return stats
 
 

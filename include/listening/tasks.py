@@ -59,7 +59,8 @@ def plan_crawl_groups(groups: list[tuple[str, str]] | list[list[str]]) -> dict[s
     from listening.config import crawl_group_key
 
     config = load_config()
-    plan_sources()  # no enabled source is an error
+    if not config.enabled_sources:
+        raise ValueError(f"{config.path}: no enabled sources")
     plan: dict[str, list[str]] = {crawl_group_key(st, pool): [] for st, pool in groups}
     for s in config.enabled_sources:
         key = crawl_group_key(s.crawl_stage, s.crawl_pool)

@@ -16,7 +16,8 @@ equals the one stored in the cursor *and* whose comments seen so far were all pu
 before the window has nothing for this window, and only its first page is fetched.  (The
 second condition matters for a crawl that runs after its window, a backfill or a replay:
 it sees comments published after the window, which that window drops, so the next window
-must read them again even though the total did not change.)  A raw interval of ``posts_from`` missing from the lookback (for instance the
+must read them again even though the total did not change.)  A raw interval of
+``posts_from`` missing from the lookback (for instance the
 current window's, when both crawls run at the same time) is reported as a ``partial``
 slice: comments published in the window on the posts of that interval are not crawled.
 
