@@ -1,11 +1,11 @@
 #!/usr/bin/env python
-"""Speed of the warehouse load path (``listening.loader``) on SQLite and PostgreSQL.
+"""Speed of the warehouse load path (``listening.warehouse.load``) on SQLite and PostgreSQL.
 
 Generates ``--rows`` synthetic validated mentions (default 200,000; about 1.25 brand links
 each, one author per 10 mentions), then for each warehouse:
 
 1. ``prepare`` shapes the rows (Python only, the same for every dialect);
-2. ``write``: the load transaction of :func:`listening.loader.write_batch` (dimensions, authors
+2. ``write``: the load transaction of :func:`listening.warehouse.load.write_batch` (dimensions, authors
    merge, fact merge, bridge replace, quarantine, audit rows) on an empty warehouse -- on
    PostgreSQL ``COPY`` into TEMP staging tables then ``INSERT ... ON CONFLICT``; on SQLite
    ``executemany`` upserts;
@@ -43,7 +43,7 @@ PG_DEFAULT = os.environ.get("LISTENING_TEST_PG_URL", "postgresql+psycopg://postg
 
 
 def synthetic_rows(n: int, window_start: datetime, seed: int = 5) -> list[dict]:
-    """Rows shaped like ``pipeline.fact_row`` output (what the validated lake file holds)."""
+    """Rows shaped like ``warehouse.load.fact_row`` output (what the validated lake file holds)."""
     rnd = random.Random(seed)
     brands = ["aurora", "xingchen", "lanshan"]
     words = ["极光", "星辰", "蓝山", "手机", "电池", "续航", "屏幕", "拍照", "系统", "售后", "发热", "满意", "失望", "推荐"]
@@ -77,11 +77,11 @@ def synthetic_rows(n: int, window_start: datetime, seed: int = 5) -> list[dict]:
 def run_one(label: str, url: str, rows: list[dict]) -> dict:
     from sqlalchemy import func, select
 
-    from listening import loader
     from listening import warehouse as wh
     from listening.config import load_config
+    from listening.core.model import Window
     from listening.lake import LocalLake
-    from listening.model import Window
+    from listening.warehouse import load as loader
 
     config = load_config(ROOT / "include" / "brands.yaml")
     window = Window(datetime(2026, 11, 1, tzinfo=UTC), datetime(2026, 11, 2, tzinfo=UTC))

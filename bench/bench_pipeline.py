@@ -13,13 +13,13 @@ Paths, timed stage by stage:
 * **naive**: ``SnowNLP(text).sentiments`` per text, then one ORM ``session.add`` + ``flush``
   (one INSERT) per row.  It runs at ~100 texts/s, so it is timed on ``--naive-n`` mentions
   (default 1,000) and its rows/s are reported as measured on that subset (rates, not totals).
-* **project**: ``pipeline.process_mentions`` (normalise, brand match, spam) ->
-  ``pipeline.dedupe`` + ``stories.StoryIndex.assign`` (tiers 1-3) -> ``sentiment.Scorer`` (the
-  exact fast scorer) -> ``pipeline.fact_row`` + ``quality.validate_batch`` (Great Expectations)
-  -> the warehouse load (``listening.loader`` when it exists, else ``pipeline.load``, which reads
+* **project**: ``mentions.match.process_mentions`` (normalise, brand match, spam) ->
+  ``mentions.dedupe.dedupe`` + ``stories.StoryIndex.assign`` (tiers 1-3) -> ``sentiment.Scorer`` (the
+  exact fast scorer) -> ``warehouse.load.fact_row`` + ``quality.validate_batch`` (Great Expectations)
+  -> the warehouse load (``listening.pipeline.load.load``, which reads
   the validated rows from a lake as the DAG does).  Imports and the scorer's table cache are
   warmed before timing (a long-running worker pays them once).  Each stage runs with the cyclic
-  garbage collector paused, as the DAG's task functions run (``listening.perf``).
+  garbage collector paused, as the DAG's task functions run (``listening.core.perf``).
 
 Both paths load into SQLite (a fresh file) and into PostgreSQL (``--pg-url``, a fresh database
 that is dropped afterwards; skipped with a message when the server is unreachable).  Printed:
@@ -87,10 +87,10 @@ def _base_texts() -> list[str]:
 
 
 def generate(n: int, seed: int = 20261101, start: int = 0) -> Iterator[Any]:
-    """``n`` :class:`listening.model.Mention` objects in publication order (deterministic)."""
+    """``n`` :class:`listening.core.model.Mention` objects in publication order (deterministic)."""
     import opencc
 
-    from listening.model import Mention
+    from listening.core.model import Mention
 
     rng = random.Random(seed)
     base = _base_texts()
@@ -189,7 +189,7 @@ class Stage:
 
 # ---- the project's path -------------------------------------------------------------------------------
 def corpus_window(mentions: list[Any]) -> Any:
-    from listening.model import Window
+    from listening.core.model import Window
 
     first = min(m.published_at for m in mentions)
     last = max(m.published_at for m in mentions)
@@ -199,17 +199,19 @@ def corpus_window(mentions: list[Any]) -> Any:
 def project_prepare(config: Any, mentions: list[Any], window: Any, timings: dict[str, float],
                     index: Any = None, scorer: Any = None) -> tuple[list[dict], list[dict], int]:
     """normalise -> dedupe (tiers 1-3) -> fast score -> validate; returns rows to load, brand rows, kept."""
-    from listening import pipeline
-    from listening.perf import gc_paused
+    from listening.core.perf import gc_paused
+    from listening.mentions.dedupe import dedupe
+    from listening.mentions.match import process_mentions
+    from listening.mentions.stories import StoryIndex
     from listening.quality import validate_batch
     from listening.sentiment import Scorer
-    from listening.stories import StoryIndex
+    from listening.warehouse.load import fact_rows
 
-    # each stage as its DAG task runs it: the task functions (listening.tasks) pause the cyclic GC
+    # each stage as its DAG task runs it: the task functions (listening.orchestration.tasks) pause the cyclic GC
     with Stage(timings, "normalise + match"), gc_paused():
-        kept, _stats = pipeline.process_mentions(config, mentions, window, windowed=True)
+        kept, _stats = process_mentions(config, mentions, window, windowed=True)
     with Stage(timings, "dedupe + stories"), gc_paused():
-        kept, _dups = pipeline.dedupe(kept)
+        kept, _dups = dedupe(kept)
         (index if index is not None else StoryIndex()).assign(kept)
     with Stage(timings, "fast score"), gc_paused():
         scorer = scorer or Scorer()
@@ -219,7 +221,7 @@ def project_prepare(config: Any, mentions: list[Any], window: Any, timings: dict
             m.label = config.sentiment.label(v) if v is not None else "none"
             m.model_version = scorer.model_version
     with Stage(timings, "validate"), gc_paused():
-        rows = pipeline.fact_rows(kept, config, window)
+        rows = fact_rows(kept, config, window)
         brand_rows = [{"mention_id": r["mention_id"], "brand_id": b} for r in rows for b in r["brands"]]
         outcome = validate_batch(rows, brand_rows, window, known_sources=[s.id for s in config.sources],
                                  known_brands=[b.id for b in config.brands], max_bad_share=1.0)
@@ -227,19 +229,10 @@ def project_prepare(config: Any, mentions: list[Any], window: Any, timings: dict
 
 
 def load_function() -> tuple[str, Any]:
-    """The best warehouse load available: ``listening.loader`` (bulk, COPY on PostgreSQL) or ``pipeline.load``."""
-    try:
-        from listening import loader  # noqa: F401 - being written by the warehouse engineer
-    except ImportError:
-        loader = None
-    if loader is not None:
-        for name in ("load_interval", "load", "load_rows", "bulk_load"):
-            fn = getattr(loader, name, None)
-            if callable(fn):
-                return f"listening.loader.{name}", fn
-    from listening import pipeline
+    """The warehouse load step the ``load`` task runs (bulk, COPY on PostgreSQL)."""
+    from listening.pipeline.load import load
 
-    return "listening.pipeline.load", pipeline.load
+    return "listening.pipeline.load.load", load
 
 
 class MemoryLake:
@@ -290,9 +283,9 @@ def project_load(config: Any, window: Any, rows: list[dict], engine: Any) -> str
     params = inspect.signature(fn).parameters
     kwargs = {"config": config, "window": window, "crawls": [crawl], "transformed": transformed,
               "validated": validated, "lake": lake, "engine": engine}
-    from listening.perf import gc_paused
+    from listening.core.perf import gc_paused
 
-    with gc_paused():  # as the load task runs it (listening.tasks.load_interval)
+    with gc_paused():  # as the load task runs it (listening.orchestration.tasks.load_interval)
         fn(**{k: v for k, v in kwargs.items() if k in params})
     return name
 
@@ -316,8 +309,8 @@ def naive_run(config: Any, mentions: list[Any], window: Any, engine: Any, timing
     from snownlp import SnowNLP
     from sqlalchemy.orm import Session, registry
 
-    from listening import pipeline
     from listening import warehouse as wh
+    from listening.warehouse.load import fact_row
 
     class Fact:
         pass
@@ -336,7 +329,7 @@ def naive_run(config: Any, mentions: list[Any], window: Any, engine: Any, timing
                 m.content_hash = m.story_id = m.native_id
         with Stage(timings, "insert (ORM, row by row)"), Session(engine) as session:
             for m in mentions:
-                r = pipeline.fact_row(m, config, window)
+                r = fact_row(m, config, window)
                 fact = Fact()
                 for c in wh.fct_mention.columns:
                     if c.name in r:
@@ -517,9 +510,9 @@ def run_million(args: argparse.Namespace) -> int:
     """The project path over ``--n`` (default 1,000,000) mentions streamed in chunks (SQLite)."""
     from listening import warehouse as wh
     from listening.config import load_config
+    from listening.mentions.stories import LOOKBACK, StoryIndex
     from listening.quality import import_gx
     from listening.sentiment import Scorer
-    from listening.stories import LOOKBACK, StoryIndex
 
     n = args.n if args.n != ap_default_n else 1_000_000
     config = load_config(ROOT / "include" / "brands.yaml")

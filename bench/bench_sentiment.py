@@ -2,7 +2,7 @@
 """Exactness and speed of FastSentiment against the real ``SnowNLP(text).sentiments``.
 
 Scores the same texts, in the same run, with SnowNLP (one text at a time, as a caller
-would) and with :class:`listening.fastsentiment.FastSentiment` (``score_batch`` on one
+would) and with :class:`listening.sentiment.fast.FastSentiment` (``score_batch`` on one
 core, then ``score_parallel`` with ``--processes`` workers), checks that every float is
 identical (``==``) and prints texts/s, chars/s and the speed-up.
 
@@ -94,7 +94,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"source: {source}")
     print(f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs")
 
-    from listening.fastsentiment import FastSentiment, snownlp_sentiment
+    from listening.sentiment.fast import FastSentiment, snownlp_sentiment
 
     if not args.no_cold:
         with tempfile.TemporaryDirectory() as tmp:

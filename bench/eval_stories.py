@@ -2,9 +2,9 @@
 """How well do SimHash stories group the demo corpus?  Scored against ``include/demo/truth.jsonl.gz``.
 
 The demo corpus (Weibo posts, RSS and Atom items) is parsed by the real connectors, matched
-and normalised by :func:`listening.pipeline.process_mentions`, deduplicated by
-:func:`listening.pipeline.dedupe`, then assigned to stories one local day at a time (as the
-demo drive's daily windows would, through a lake-side index) by :mod:`listening.stories`.
+and normalised by :func:`listening.mentions.match.process_mentions`, deduplicated by
+:func:`listening.mentions.dedupe.dedupe`, then assigned to stories one local day at a time (as the
+demo drive's daily windows would, through a lake-side index) by :mod:`listening.mentions.stories`.
 
 Truth groups: the copies of a marketing campaign (``near_dup`` items and the owned post they
 copy) are one group; a repost belongs to its original's group; every other item is its own.
@@ -41,8 +41,9 @@ SOURCE_IDS = {"weibo": "weibo", "rss": "technews", "atom": "forum"}
 
 def demo_mentions(config: Any) -> list[Any]:
     """Every demo Weibo post and feed item as the pipeline's transform sees them (matched, deduped)."""
-    from listening import pipeline
-    from listening.model import Window
+    from listening.core.model import Window
+    from listening.mentions.dedupe import dedupe
+    from listening.mentions.match import process_mentions
     from listening.sources import connector_class
 
     fetched = "2026-11-15T00:00:00Z"
@@ -70,8 +71,8 @@ def demo_mentions(config: Any) -> list[Any]:
             recs = [{"purpose": "feed", "fetched_at": fetched, "url": "demo", "meta": {},
                      "body": feeds[source.id].read_text(encoding="utf-8")}]
         parsed = conn.parse(recs, window)
-        kept, _ = pipeline.process_mentions(config, parsed.mentions, window, windowed=False)
-        kept, _ = pipeline.dedupe(kept)
+        kept, _ = process_mentions(config, parsed.mentions, window, windowed=False)
+        kept, _ = dedupe(kept)
         out += kept
     return out
 
@@ -99,9 +100,9 @@ def truth_groups() -> dict[str, str]:
 
 def assign_daily(mentions: list[Any], config: Any, **kwargs: Any) -> None:
     """Stories one local day at a time through a lake-side index, as the daily demo windows do."""
+    from listening.core.model import Window
     from listening.lake import LocalLake
-    from listening.model import Window
-    from listening.stories import assign_interval
+    from listening.mentions.stories import assign_interval
 
     with tempfile.TemporaryDirectory() as tmp:
         lake = LocalLake(tmp)
@@ -119,7 +120,7 @@ def jaccard(a: str, b: str) -> float:
 
 
 def evaluate(mentions: list[Any]) -> dict[str, Any]:
-    from listening.stories import _basis, story_core
+    from listening.mentions.stories import _basis, story_core
 
     groups = truth_groups()
     core = {f"{m.source}:{m.native_id}": story_core(_basis(m)) for m in mentions}

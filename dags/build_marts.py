@@ -2,7 +2,7 @@
 ### build_marts
 
 Runs whenever `ingest_mentions` loads an interval (the `listening_mentions` asset) and
-rebuilds the marts (`sql/mart_*.sql`, then `mart_hot_terms` when `listening.hotterms` exists)
+rebuilds the marts (`sql/mart_*.sql`, then `mart_hot_terms`)
 for the local days that interval touched, in one transaction (the schema is upgraded to head
 first). A manual run rebuilds every day. A failure sends an alert email.
 """
@@ -11,16 +11,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from airflow.sdk import Asset, dag, get_current_context, task
+from airflow.sdk import dag, get_current_context, task
 
-
-def _alert(context):
-    from listening.tasks import alert_on_failure
-
-    alert_on_failure(context)
-
-
-MENTIONS = Asset(name="listening_mentions", uri="file:///listening/warehouse/fct_mention")
+from listening.orchestration.assets import MENTIONS
+from listening.orchestration.callbacks import alert_on_failure
 
 
 @dag(
@@ -30,14 +24,14 @@ MENTIONS = Asset(name="listening_mentions", uri="file:///listening/warehouse/fct
     max_active_runs=1,
     tags=["listening", "marts"],
     default_args={"owner": "data-eng", "retries": 2, "retry_delay": timedelta(minutes=1),
-                  "on_failure_callback": _alert},
+                  "on_failure_callback": alert_on_failure},
     doc_md=__doc__,
 )
 def build_marts():
     @task
     def build() -> dict:
-        from listening.tasks import build_marts as rebuild
-        from listening.tasks import dates_from_asset_events
+        from listening.orchestration.context import dates_from_asset_events
+        from listening.orchestration.tasks import build_marts as rebuild
 
         dates = dates_from_asset_events(get_current_context().get("triggering_asset_events"))
         return rebuild(dates)

@@ -20,23 +20,17 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from airflow.sdk import Asset, CronDataIntervalTimetable, Param, dag, get_current_context, task
+from airflow.sdk import CronDataIntervalTimetable, Param, dag, get_current_context, task
 
-from listening.config import crawl_groups  # YAML only: the crawl tasks follow the configured pools
+from listening.config import crawl_group_key, crawl_groups  # brands.yaml: the crawl tasks follow its pools
+from listening.orchestration.assets import MENTIONS
+from listening.orchestration.callbacks import alert_on_failure
+from listening.orchestration.context import window_from
 
-MENTIONS = Asset(name="listening_mentions", uri="file:///listening/warehouse/fct_mention")
 GROUPS = crawl_groups()
 
 
-def _alert(context):
-    from listening.tasks import alert_on_failure
-
-    alert_on_failure(context)
-
-
 def _window():
-    from listening.tasks import window_from
-
     ctx = get_current_context()
     return window_from(ctx["params"], ctx.get("data_interval_start"), ctx.get("data_interval_end"))
 
@@ -48,7 +42,7 @@ def _window():
     max_active_runs=1,
     tags=["listening", "ingest"],
     default_args={"owner": "data-eng", "retries": 2, "retry_delay": timedelta(minutes=2),
-                  "on_failure_callback": _alert},
+                  "on_failure_callback": alert_on_failure},
     params={
         "window_start": Param(None, type=["null", "string"], description="override: window start, ISO UTC"),
         "window_end": Param(None, type=["null", "string"], description="override: window end, ISO UTC"),
@@ -58,44 +52,43 @@ def _window():
 def ingest_mentions():
     @task
     def upgrade() -> dict:
-        from listening.tasks import upgrade_warehouse
+        from listening.orchestration.tasks import upgrade_warehouse
 
         return upgrade_warehouse()
 
     @task
     def plan(stage: str, pool: str) -> list[str]:
-        from listening.config import crawl_group_key
-        from listening.tasks import plan_crawl_groups
+        from listening.orchestration.tasks import plan_crawl_groups
 
         return plan_crawl_groups(GROUPS)[crawl_group_key(stage, pool)]
 
     @task(max_active_tis_per_dagrun=2)
     def crawl(source_id: str) -> dict:
-        from listening.tasks import crawl_source
+        from listening.orchestration.tasks import crawl_source
 
         return crawl_source(source_id, _window())
 
     @task(trigger_rule="all_done")
     def transform(crawls: list) -> dict:
-        from listening.tasks import flatten_crawls, transform_interval
+        from listening.orchestration.tasks import flatten_crawls, transform_interval
 
         return transform_interval(_window(), flatten_crawls(crawls))
 
     @task
     def score(transformed: dict) -> dict:
-        from listening.tasks import score_interval
+        from listening.orchestration.tasks import score_interval
 
         return score_interval(_window(), transformed)
 
     @task
     def validate(crawls: list, transformed: dict, scored: dict) -> dict:
-        from listening.tasks import flatten_crawls, validate_interval
+        from listening.orchestration.tasks import flatten_crawls, validate_interval
 
         return validate_interval(_window(), flatten_crawls(crawls), transformed, scored)
 
     @task(outlets=[MENTIONS])
     def load(crawls: list, transformed: dict, validated: dict) -> dict:
-        from listening.tasks import flatten_crawls, load_interval
+        from listening.orchestration.tasks import flatten_crawls, load_interval
 
         result = load_interval(_window(), flatten_crawls(crawls), transformed, validated)
         get_current_context()["outlet_events"][MENTIONS].extra = {"interval": result["interval"],
@@ -104,7 +97,7 @@ def ingest_mentions():
 
     @task
     def quality_gate(loaded: dict) -> dict:
-        from listening.tasks import quality_gate
+        from listening.orchestration.tasks import quality_gate
 
         return quality_gate(loaded)
 

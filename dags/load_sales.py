@@ -17,11 +17,8 @@ from datetime import UTC, datetime, timedelta
 
 from airflow.sdk import CronDataIntervalTimetable, dag, get_current_context, task
 
-
-def _alert(context):
-    from listening.tasks import alert_on_failure
-
-    alert_on_failure(context)
+from listening.orchestration.callbacks import alert_on_failure
+from listening.orchestration.context import window_from
 
 
 @dag(
@@ -31,19 +28,19 @@ def _alert(context):
     max_active_runs=1,
     tags=["listening", "sales"],
     default_args={"owner": "data-eng", "retries": 2, "retry_delay": timedelta(minutes=5),
-                  "on_failure_callback": _alert},
+                  "on_failure_callback": alert_on_failure},
     doc_md=__doc__,
 )
 def load_sales():
     @task
     def upgrade() -> dict:
-        from listening.tasks import upgrade_warehouse
+        from listening.orchestration.tasks import upgrade_warehouse
 
         return upgrade_warehouse()
 
     @task
     def import_drops() -> dict:
-        from listening.tasks import import_sales, window_from
+        from listening.orchestration.tasks import import_sales
 
         ctx = get_current_context()
         window = window_from(ctx["params"], ctx.get("data_interval_start"), ctx.get("data_interval_end"))
@@ -51,7 +48,7 @@ def load_sales():
 
     @task
     def kpi(imported: dict) -> dict:
-        from listening.tasks import build_marts
+        from listening.orchestration.tasks import build_marts
 
         dates = imported.get("dates") or []
         return build_marts(dates, only=["mart_brand_kpi.sql"]) if dates else {}

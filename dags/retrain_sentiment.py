@@ -16,6 +16,8 @@ from datetime import UTC, datetime, timedelta
 
 from airflow.sdk import Param, dag, get_current_context, task
 
+from listening.orchestration.callbacks import alert_on_failure
+
 
 @dag(
     schedule=None,
@@ -23,7 +25,8 @@ from airflow.sdk import Param, dag, get_current_context, task
     catchup=False,
     max_active_runs=1,
     tags=["listening", "sentiment", "ml"],
-    default_args={"owner": "data-eng", "retries": 2, "retry_delay": timedelta(minutes=2)},
+    default_args={"owner": "data-eng", "retries": 2, "retry_delay": timedelta(minutes=2),
+                  "on_failure_callback": alert_on_failure},
     params={
         "corpus": Param(None, type=["null", "string"], description="extra labelled corpus file (jsonl or csv)"),
         "feedback_weight": Param(3, type="integer", minimum=1, description="repeat each correction this often"),
@@ -36,21 +39,21 @@ from airflow.sdk import Param, dag, get_current_context, task
 def retrain_sentiment():
     @task
     def train() -> dict:
-        from listening.retrain import task_train
+        from listening.orchestration.tasks import train_sentiment
 
-        return task_train(get_current_context()["params"])
+        return train_sentiment(get_current_context()["params"])
 
     @task
     def evaluate(candidate: dict) -> dict:
-        from listening.retrain import task_evaluate
+        from listening.orchestration.tasks import evaluate_sentiment
 
-        return task_evaluate(candidate, get_current_context()["params"])
+        return evaluate_sentiment(candidate, get_current_context()["params"])
 
     @task
     def activate(evaluation: dict) -> dict:
-        from listening.retrain import task_activate
+        from listening.orchestration.tasks import activate_sentiment
 
-        return task_activate(evaluation, get_current_context()["params"])
+        return activate_sentiment(evaluation, get_current_context()["params"])
 
     activate(evaluate(train()))
 

@@ -17,9 +17,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from airflow.sdk import Asset, Param, dag, get_current_context, task
+from airflow.sdk import Param, dag, get_current_context, task
 
-MENTIONS = Asset(name="listening_mentions", uri="file:///listening/warehouse/fct_mention")
+from listening.orchestration.assets import MENTIONS
+from listening.orchestration.callbacks import alert_on_failure
 
 
 @dag(
@@ -28,7 +29,8 @@ MENTIONS = Asset(name="listening_mentions", uri="file:///listening/warehouse/fct
     catchup=False,
     max_active_runs=1,
     tags=["listening", "alerts"],
-    default_args={"owner": "data-eng", "retries": 2, "retry_delay": timedelta(minutes=1)},
+    default_args={"owner": "data-eng", "retries": 2, "retry_delay": timedelta(minutes=1),
+                  "on_failure_callback": alert_on_failure},
     params={
         "window_start": Param(None, type=["null", "string"], description="override: first hour, ISO UTC"),
         "window_end": Param(None, type=["null", "string"], description="override: end, ISO UTC"),
@@ -38,14 +40,14 @@ MENTIONS = Asset(name="listening_mentions", uri="file:///listening/warehouse/fct
 def send_alerts():
     @task
     def evaluate() -> dict:
-        from listening.tasks import evaluate_alerts
+        from listening.orchestration.tasks import evaluate_alerts
 
         ctx = get_current_context()
         return evaluate_alerts(ctx["params"], ctx.get("triggering_asset_events"))
 
     @task
     def notify(evaluated: dict) -> dict:
-        from listening.tasks import notify_alerts
+        from listening.orchestration.tasks import notify_alerts
 
         return notify_alerts()
 

@@ -19,22 +19,11 @@ from zoneinfo import ZoneInfo
 
 from airflow.sdk import CronTriggerTimetable, Param, dag, get_current_context, task
 
+from listening.config import config_timezone
+from listening.orchestration.callbacks import alert_on_failure
+from listening.orchestration.context import report_day
 
-def _config_timezone(default: str = "Asia/Shanghai") -> str:
-    """The ``timezone:`` of the configuration file (a cheap YAML read; the default if unreadable)."""
-    try:
-        import yaml
-
-        from listening.config import default_config_path
-
-        tz = (yaml.safe_load(default_config_path().read_text(encoding="utf-8")) or {}).get("timezone") or default
-        ZoneInfo(tz)
-        return str(tz)
-    except Exception:  # noqa: BLE001 - a broken file fails the task with a clear error, not the DAG parse
-        return default
-
-
-LOCAL_TZ = _config_timezone()
+LOCAL_TZ = config_timezone()  # brands.yaml `timezone:` (a cheap YAML read; the default if unreadable)
 
 
 @dag(
@@ -42,7 +31,8 @@ LOCAL_TZ = _config_timezone()
     start_date=datetime(2026, 10, 1, tzinfo=ZoneInfo(LOCAL_TZ)),
     catchup=False,
     tags=["listening", "report"],
-    default_args={"owner": "data-eng", "retries": 2, "retry_delay": timedelta(minutes=5)},
+    default_args={"owner": "data-eng", "retries": 2, "retry_delay": timedelta(minutes=5),
+                  "on_failure_callback": alert_on_failure},
     params={"report_date": Param(None, type=["null", "string"], description="local day YYYY-MM-DD")},
     doc_md=__doc__,
 )
@@ -50,8 +40,7 @@ def send_daily_report():
     @task
     def report() -> dict:
         from listening.config import load_config
-        from listening.tasks import report_day
-        from listening.tasks import send_daily_report as send
+        from listening.orchestration.tasks import send_daily_report as send
 
         ctx = get_current_context()
         day = report_day(ctx["params"], ctx.get("logical_date") or ctx.get("run_after"), load_config().tz)

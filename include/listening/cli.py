@@ -25,6 +25,20 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from listening.config import ConfigError, load_config
+from listening.core.model import Window, iso
+from listening.core.settings import Settings
+from listening.core.text import normalise
+from listening.lake import decode_jsonl, open_lake
+from listening.mentions.dedupe import dedupe
+from listening.mentions.match import process_mentions
+from listening.pipeline.crawl import crawl
+from listening.sentiment import Scorer
+from listening.sources import connector_class
+from listening.sources.base import canonical
+
+# The warehouse, delivery, orchestration and demo modules are imported by the subcommands that use
+# them ("lazy:" below): ``listening score`` and ``crawl`` start in well under a second, while the
+# orchestration layer imports Airflow (about 3 s).
 
 EXIT_BAD_INPUT = 1
 EXIT_USAGE = 2
@@ -47,9 +61,6 @@ def _read_batches(stream: TextIO, size: int) -> Iterator[list[tuple[int, str]]]:
 
 
 def cmd_score(args: argparse.Namespace, stdin: TextIO, stdout: TextIO) -> int:
-    from listening.sentiment import Scorer
-    from listening.text import normalise
-
     thresholds = load_config(args.config).sentiment
     scorer = Scorer(args.model)
     skipped = 0
@@ -89,17 +100,13 @@ def cmd_score(args: argparse.Namespace, stdin: TextIO, stdout: TextIO) -> int:
 
 # ---- crawl / parse ------------------------------------------------------------------------------------
 def _mention_out(m: Any) -> dict[str, Any]:
-    from listening.sources.base import canonical
-
     return canonical(m)
 
 
 def _open_cli_lake(url: str) -> Any:
-    from listening.lake import open_lake
-
     kwargs: dict[str, Any] = {}
     if url.startswith("s3://"):
-        from listening.airflow_glue import lake_settings
+        from listening.orchestration.connections import lake_settings  # lazy: Airflow connections
 
         kwargs = lake_settings()[1]
     return open_lake(url, kwargs)
@@ -109,10 +116,6 @@ def cmd_crawl(args: argparse.Namespace) -> int:
     """Crawl one source for one window; one JSON summary on stdout, mentions.jsonl with --out."""
     import dataclasses
     import tempfile
-
-    from listening import pipeline
-    from listening.model import Window, iso
-    from listening.sources import connector_class
 
     config = load_config(args.config)
     source = config.source(args.source)
@@ -126,7 +129,7 @@ def cmd_crawl(args: argparse.Namespace) -> int:
     lake = _open_cli_lake(lake_url)
     auth: dict[str, Any] = {}
     if source.connection:
-        from listening.airflow_glue import source_auth
+        from listening.orchestration.connections import source_auth  # lazy: Airflow connections
 
         try:
             auth = source_auth(dataclasses.replace(config, sources=(source,)))
@@ -137,17 +140,17 @@ def cmd_crawl(args: argparse.Namespace) -> int:
     cursor_path = Path(args.cursor) if args.cursor else None
     if cursor_path and cursor_path.exists():
         cursor = json.loads(cursor_path.read_text(encoding="utf-8") or "{}")
-    settings = pipeline.Settings(warehouse_url="", lake_url=lake_url, source_auth=auth,
+    settings = Settings(warehouse_url="", lake_url=lake_url, source_auth=auth,
                                  base_url_override={source.id: args.base_url} if args.base_url else {})
-    summary = pipeline.crawl(config, source.id, window, lake, settings, cursor=cursor)
+    summary = crawl(config, source.id, window, lake, settings, cursor=cursor)
     stats: dict[str, Any] = {"parsed": 0, "out_of_window": 0, "unmatched": 0}
     mentions: list[Any] = []
     problems: list[str] = []
     if summary.get("raw_key"):
         conn = connector_class(source.kind)(source, config, source.base_url, client=None, lake=lake)  # type: ignore[arg-type]
         result = conn.parse(lake.get_jsonl(summary["raw_key"]), window)
-        mentions, st = pipeline.process_mentions(config, result.mentions, window, windowed=conn.windowed)
-        mentions, dups = pipeline.dedupe(mentions)
+        mentions, st = process_mentions(config, result.mentions, window, windowed=conn.windowed)
+        mentions, dups = dedupe(mentions)
         stats.update({k: st[k] for k in stats}, duplicates=dups)
         problems = result.problems
     if out_dir:
@@ -170,11 +173,6 @@ def cmd_crawl(args: argparse.Namespace) -> int:
 
 def cmd_parse(args: argparse.Namespace) -> int:
     """Raw lake files (local paths, or keys of --lake) → canonical mentions as JSON Lines."""
-    from listening import pipeline
-    from listening.lake import decode_jsonl
-    from listening.model import Window
-    from listening.sources import connector_class
-
     config = load_config(args.config)
     source = config.source(args.source)
     if bool(args.start) != bool(args.end):
@@ -194,10 +192,10 @@ def cmd_parse(args: argparse.Namespace) -> int:
     result = conn.parse(records, window)
     wide = Window.parse("1970-01-01T00:00:00Z", "2100-01-01T00:00:00Z")
     if window is not None:
-        mentions, _ = pipeline.process_mentions(config, result.mentions, window, windowed=conn.windowed)
+        mentions, _ = process_mentions(config, result.mentions, window, windowed=conn.windowed)
     else:
-        mentions, _ = pipeline.process_mentions(config, result.mentions, wide, windowed=True)
-    mentions, _dups = pipeline.dedupe(mentions)
+        mentions, _ = process_mentions(config, result.mentions, wide, windowed=True)
+    mentions, _dups = dedupe(mentions)
     out: TextIO = sys.stdout
     if args.out:
         Path(args.out).mkdir(parents=True, exist_ok=True)
@@ -215,9 +213,11 @@ def cmd_parse(args: argparse.Namespace) -> int:
 
 # ---- report / marts / warehouse -----------------------------------------------------------------------
 def cmd_report(args: argparse.Namespace) -> int:
-    from listening import report
+    # lazy: the warehouse, the report and Airflow connections
     from listening import warehouse as wh
-    from listening.airflow_glue import report_recipients, smtp_settings, warehouse_url
+    from listening.delivery import report
+    from listening.orchestration.connections import smtp_settings, warehouse_url
+    from listening.orchestration.recipients import report_recipients
 
     config = load_config(args.config)
     try:
@@ -241,7 +241,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def cmd_alerts(args: argparse.Namespace) -> int:
-    from listening.tasks import evaluate_alerts, notify_alerts
+    from listening.orchestration.tasks import evaluate_alerts, notify_alerts  # lazy: the whole stack, Airflow
 
     if bool(args.start) != bool(args.end):
         _err("give both --start and --end, or neither (the last loaded hours)")
@@ -255,7 +255,7 @@ def cmd_alerts(args: argparse.Namespace) -> int:
 
 
 def cmd_marts(args: argparse.Namespace) -> int:
-    from listening.tasks import build_marts
+    from listening.orchestration.tasks import build_marts  # lazy: the whole stack, Airflow
 
     load_config(args.config)
     dates = [args.start, args.end] if args.start and args.end else None
@@ -264,8 +264,9 @@ def cmd_marts(args: argparse.Namespace) -> int:
 
 
 def cmd_warehouse(args: argparse.Namespace) -> int:
+    # lazy: the warehouse and Airflow connections
     from listening import warehouse as wh
-    from listening.airflow_glue import warehouse_url
+    from listening.orchestration.connections import warehouse_url
 
     engine = wh.get_engine(warehouse_url())
     where = engine.url.render_as_string(hide_password=True)
@@ -300,7 +301,10 @@ def cmd_warehouse(args: argparse.Namespace) -> int:
 
 
 def cmd_airflow_settings(args: argparse.Namespace) -> int:
-    from listening.airflow_glue import SettingsFileError, apply_settings_file
+    from listening.orchestration.airflow_settings import (  # lazy: Airflow
+        SettingsFileError,
+        apply_settings_file,
+    )
 
     try:
         counts = apply_settings_file(args.file, config=load_config(args.config))
@@ -314,11 +318,11 @@ def cmd_airflow_settings(args: argparse.Namespace) -> int:
 
 def cmd_demo(args: argparse.Namespace) -> int:
     if args.action == "serve":
-        from listening.demo.server import serve_forever
+        from listening.demo.server import serve_forever  # lazy: the demo world's data
 
         serve_forever(port=args.port)
         return 0
-    from listening.demo.drive import run_demo
+    from listening.demo.drive import run_demo  # lazy: dag.test() of the real DAGs, Airflow
 
     return run_demo(days=args.days)
 

@@ -6,8 +6,11 @@ Layout::
     staged/<interval>/<step>.jsonl.gz                             mentions after each processing step
 
 ``date``/``hour`` are the UTC start of the data interval and ``<interval>`` is
-:attr:`listening.model.Window.key`, so re-running an interval overwrites its own
+:attr:`listening.core.model.Window.key`, so re-running an interval overwrites its own
 objects and nothing else.
+
+Vendor drops live under prefixes of their own, possibly in another bucket: :func:`open_prefix`
+opens one (with the lake's own S3 client settings) and :meth:`Lake.list_files` lists it.
 """
 
 from __future__ import annotations
@@ -18,15 +21,12 @@ import json
 import os
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from listening.config import project_root
-from listening.model import Window
-
-
-def default_lake_url() -> str:
-    return os.environ.get("LISTENING_LAKE_URL") or str(project_root() / "data" / "lake")
+from listening.core.model import Window, utc
+from listening.core.settings import default_lake_url
 
 
 def raw_key(source_id: str, window: Window) -> str:
@@ -56,6 +56,9 @@ def decode_jsonl(data: bytes) -> Iterator[dict[str, Any]]:
 
 
 class Lake(ABC):
+    #: boto3 client settings for other buckets (vendor drops), set by :func:`open_lake`
+    s3_client_kwargs: dict[str, Any] = {}
+
     url: str
 
     @abstractmethod
@@ -79,6 +82,10 @@ class Lake(ABC):
 
     def put_jsonl(self, key: str, records: Iterable[dict[str, Any]]) -> str:
         return self.put(key, encode_jsonl(records))
+
+    def list_files(self, prefix: str) -> list[dict[str, Any]]:
+        """Like :meth:`list`, with ``size``, ``modified`` and ``etag`` where the store knows them."""
+        return [{"key": k, "size": 0, "modified": None, "etag": ""} for k in self.list(prefix)]
 
     def get_jsonl(self, key: str) -> list[dict[str, Any]]:
         return list(decode_jsonl(self.get(key)))
@@ -111,6 +118,15 @@ class LocalLake(Lake):
 
     def exists(self, key: str) -> bool:
         return self._path(key).is_file()
+
+    def list_files(self, prefix: str) -> list[dict[str, Any]]:
+        """``key``, ``size``, ``modified`` (UTC) and ``etag`` ("" here) of the files under ``prefix``."""
+        out = []
+        for key in self.list(prefix):
+            st = (self.root / key).stat()
+            out.append({"key": key, "size": st.st_size, "modified": datetime.fromtimestamp(st.st_mtime, UTC),
+                        "etag": ""})
+        return out
 
     def list(self, prefix: str) -> list[str]:
         # walk only the deepest folder the prefix names, not the whole lake
@@ -160,6 +176,16 @@ class S3Lake(Lake):
         resp = self.client.list_objects_v2(Bucket=self.bucket, Prefix=self._k(key), MaxKeys=1)
         return any(o["Key"] == self._k(key) for o in resp.get("Contents", []))
 
+    def list_files(self, prefix: str) -> list[dict[str, Any]]:
+        """``key``, ``size``, ``modified`` (UTC) and ``etag`` of the objects under ``prefix``."""
+        out = []
+        strip = len(self.prefix) + 1 if self.prefix else 0
+        for page in self.client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=self._k(prefix)):
+            for o in page.get("Contents", []):
+                out.append({"key": o["Key"][strip:], "size": int(o.get("Size", 0)),
+                            "modified": utc(o["LastModified"]), "etag": str(o.get("ETag", "")).strip('"')})
+        return out
+
     def list(self, prefix: str) -> list[str]:
         out = []
         strip = len(self.prefix) + 1 if self.prefix else 0
@@ -171,10 +197,31 @@ class S3Lake(Lake):
 
 
 def open_lake(url: str | None = None, s3_client_kwargs: dict[str, Any] | None = None) -> Lake:
-    """``s3://bucket/prefix`` or a local folder path (``file://`` accepted)."""
+    """``s3://bucket/prefix`` or a local folder path (``file://`` accepted).
+
+    ``s3_client_kwargs`` (endpoint, region, keys) are also what :func:`open_prefix` uses for
+    other buckets when the lake itself is a local folder.
+    """
     url = url or default_lake_url()
     if url.startswith("s3://"):
-        return S3Lake(url, s3_client_kwargs)
-    if url.startswith("file://"):
-        url = url[7:]
-    return LocalLake(url)
+        lake: Lake = S3Lake(url, s3_client_kwargs)
+    else:
+        lake = LocalLake(url[7:] if url.startswith("file://") else url)
+    lake.s3_client_kwargs = dict(s3_client_kwargs or {})
+    return lake
+
+
+def open_prefix(prefix: str, lake: Lake | None) -> tuple[Lake, str]:
+    """The store and key prefix of a drop location: ``s3://bucket/key/prefix`` (through the lake's S3
+    client, or its S3 settings when the lake is a folder), ``/abs/folder`` or ``file://...``, or a
+    prefix inside ``lake`` itself."""
+    if prefix.startswith("s3://"):
+        bucket, _, key_prefix = prefix[5:].partition("/")
+        if isinstance(lake, S3Lake):
+            return S3Lake(f"s3://{bucket}", client=lake.client), key_prefix
+        return S3Lake(f"s3://{bucket}", getattr(lake, "s3_client_kwargs", None)), key_prefix
+    if prefix.startswith("file://") or prefix.startswith("/"):
+        return LocalLake(prefix[7:] if prefix.startswith("file://") else prefix), ""
+    if lake is None:
+        raise ValueError("a lake-relative prefix needs a lake")
+    return lake, prefix

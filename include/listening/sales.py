@@ -44,10 +44,13 @@ import yaml
 from sqlalchemy import delete, select, update
 from sqlalchemy.engine import Connection, Engine
 
+from listening import quality
 from listening import warehouse as wh
-from listening.config import Config, ConfigError, project_root
+from listening.config import Config, ConfigError
+from listening.core.errors import BatchRejected
+from listening.core.model import Window, date_key, key_to_date
+from listening.core.settings import default_sales_config_path
 from listening.lake import Lake
-from listening.model import Window
 
 log = logging.getLogger(__name__)
 
@@ -65,11 +68,6 @@ class SalesConfig:
     brand_aliases: dict[str, str] = field(default_factory=dict)
     date_format: str | None = None
     goals: dict[str, str] = field(default_factory=dict)
-
-
-def default_sales_config_path() -> Path:
-    env = os.environ.get("LISTENING_SALES_CONFIG")
-    return Path(env) if env else project_root() / "include" / "sales.yaml"
 
 
 def load_sales_config(path: str | os.PathLike[str] | None = None, config: Config | None = None) -> SalesConfig | None:
@@ -230,8 +228,6 @@ class FileResult:
 def load_file(engine: Engine, config: Config, cfg: SalesConfig, window: Window, lake: Lake, key: str,
               data: bytes, sha: str) -> FileResult:
     """Validate one drop and load it in one transaction (or record its rejection)."""
-    from listening import quality
-
     brand_ids = {b.id for b in config.brands}
     cols, records = read_drop(key, data)
     res = FileResult(key=key, status="loaded", rows=len(records))
@@ -253,7 +249,7 @@ def load_file(engine: Engine, config: Config, cfg: SalesConfig, window: Window, 
         for r in results:
             if r.success:
                 continue
-            label = quality._expectation_label(r.expectation_config)
+            label = quality.gx.expectation_label(r.expectation_config)
             idx = r.result.get("unexpected_index_list")
             if idx is None:
                 res.status, res.error = "rejected", f"schema drift: {key}: {label} failed"
@@ -283,10 +279,10 @@ def load_file(engine: Engine, config: Config, cfg: SalesConfig, window: Window, 
     res.quarantined = len(bad)
     now = wh.now_utc()
     days = sorted({d for d, _b in totals})
-    res.days = [date(d // 10000, d // 100 % 100, d % 100).isoformat() for d in days]
+    res.days = [key_to_date(d).isoformat() for d in days]
     with engine.begin() as conn:
         if totals:
-            wh.ensure_dates(conn, [date(d // 10000, d // 100 % 100, d % 100) for d in days])
+            wh.ensure_dates(conn, [key_to_date(d) for d in days])
             for (dk, bid) in totals:
                 conn.execute(delete(wh.fct_sales).where(wh.fct_sales.c.date_key == dk, wh.fct_sales.c.brand_id == bid))
             conn.execute(wh.fct_sales.insert(), [{
@@ -320,8 +316,6 @@ def import_drops(engine: Engine, config: Config, lake: Lake, window: Window,
 
     Raises :class:`listening.quality.BatchRejected` at the end when any file was rejected.
     """
-    from listening.quality import BatchRejected
-
     cfg = cfg or load_sales_config(config=config)
     wh.create_schema(engine)
     if cfg is None:
@@ -362,7 +356,7 @@ def import_drops(engine: Engine, config: Config, lake: Lake, window: Window,
             "errors": json.dumps([r.error for r in rejected], ensure_ascii=False), "raw_key": cfg.prefix,
             "attempts": (prev[0] + 1) if prev else 1,
             "first_loaded_at": wh.model_utc(prev[1]) if prev else now, "last_loaded_at": now,
-            "date_key": local.year * 10000 + local.month * 100 + local.day,
+            "date_key": date_key(local),
         }], ["batch_id"])
     dates = sorted({d for r in results for d in r.days})
     summary = {"files": [r.__dict__ for r in results], "dates": dates, "skipped": skipped}

@@ -7,9 +7,10 @@ forms of the live sites (m.weibo.cn mobile API, an RSS 2.0 and an Atom feed).
 
 from __future__ import annotations
 
-import os
 from datetime import date, timedelta, timezone
 from pathlib import Path
+
+from listening.core.settings import project_root
 
 #: the demo world's local time zone (Asia/Shanghai, no DST)
 TZ = timezone(timedelta(hours=8))
@@ -30,15 +31,7 @@ OWNED_ACCOUNTS = {"极光手机官方": "aurora", "极光客服": "aurora", "星
 
 def repo_root() -> Path:
     """The project root: ``$LISTENING_HOME`` if set, else the checkout holding this package."""
-    home = os.environ.get("LISTENING_HOME")
-    if home:
-        return Path(home).resolve()
-    import listening
-
-    f = getattr(listening, "__file__", None)
-    if f:
-        return Path(f).resolve().parents[2]
-    return Path(__file__).resolve().parents[3]
+    return project_root()
 
 
 def default_data_dir() -> Path:

@@ -21,7 +21,14 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from listening.config import load_config, project_root
+from sqlalchemy import Integer, func, select
+
+from listening import warehouse as wh
+from listening.config import load_config
+from listening.core.settings import default_reports_dir, project_root
+from listening.demo.evaluate import evaluate
+from listening.demo.server import DemoServer
+from listening.orchestration.connections import warehouse_url
 
 DEMO_FIRST_DAY = date(2026, 11, 1)
 DEMO_DAYS = 14
@@ -74,8 +81,6 @@ def _check_env() -> None:
 
 def run_demo(days: int | None = None) -> int:
     _check_env()
-    from listening.demo.server import DemoServer
-
     config = load_config()
     tz = config.tz
     n_days = min(days or DEMO_DAYS, DEMO_DAYS)
@@ -150,14 +155,10 @@ def run_demo(days: int | None = None) -> int:
 
 
 def summary_data(engine: Any, config: Any) -> dict[str, Any]:
-    from sqlalchemy import func, select
-
-    from listening import warehouse as wh
-
     f, br, q = wh.fct_mention, wh.bridge_mention_brand, wh.etl_quarantine
     with engine.connect() as conn:
         by_brand_source = conn.execute(
-            select(br.c.brand_id, f.c.source_id, func.count(), func.sum(f.c.is_spam.cast(wh.Integer)))
+            select(br.c.brand_id, f.c.source_id, func.count(), func.sum(f.c.is_spam.cast(Integer)))
             .join(f, f.c.mention_id == br.c.mention_id)
             .group_by(br.c.brand_id, f.c.source_id).order_by(br.c.brand_id, f.c.source_id)
         ).all()
@@ -183,10 +184,6 @@ def summary_data(engine: Any, config: Any) -> dict[str, Any]:
 
 
 def print_summary(config: Any, report_day: date) -> None:
-    from listening import warehouse as wh
-    from listening.airflow_glue import warehouse_url
-    from listening.report import default_reports_dir
-
     url = warehouse_url()
     engine = wh.get_engine(url)
     s = summary_data(engine, config)
@@ -221,8 +218,6 @@ def print_summary(config: Any, report_day: date) -> None:
     _say("\nSource intervals (status / coverage):")
     for source_id, status, cov, n in s["coverage"]:
         _say(f"  {source_id:<10} {status:<9} {cov:<9} {n:>4}")
-    from listening.demo.evaluate import evaluate
-
     ev = evaluate(engine)
     _say(f"\nAgainst the demo's ground truth ({ev['items']} items): brand links precision "
          f"{ev['brand_precision']:.1%}, recall {ev['brand_recall']:.1%}; spam precision {ev['spam_precision']:.1%}, "

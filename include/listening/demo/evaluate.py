@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from listening import warehouse as wh
 from listening.demo import default_data_dir
 
 # truth "source" -> the pipeline's source id in include/brands.yaml
@@ -33,8 +34,6 @@ def _ratio(a: int, b: int) -> float:
 
 def evaluate(engine: Any, data_dir: Path | None = None, days: list[str] | None = None) -> dict[str, Any]:
     """Scores over the truth items (of the given local days, ISO dates, when ``days`` is set)."""
-    from listening import warehouse as wh
-
     truth = [t for t in load_truth(data_dir) if t["source"] in SOURCE_IDS
              and (days is None or t["created_at"][:10] in days)]
     with engine.connect() as conn:

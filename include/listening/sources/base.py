@@ -15,22 +15,28 @@ new cursor, and a coverage report: one :class:`Slice` per piece of the window, e
   are kept; the smaller pieces decide the coverage).
 
 ``parse(records, window)`` turns the raw responses of an interval into canonical
-:class:`~listening.model.Mention` objects (pure: no network).
+:class:`~listening.core.model.Mention` objects (pure: no network).
 """
 
 from __future__ import annotations
 
 import base64
 import dataclasses
+import json
 from abc import ABC, abstractmethod
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any, ClassVar
 from zoneinfo import ZoneInfo
 
-from listening.config import Config, Source
-from listening.model import Mention, Window, iso, utc
+from listening.core.fields import type_name
+from listening.core.model import Mention, Window, iso, utc
 from listening.sources.http import HttpClient, Response
+from listening.sources.params import Fail, check_params
+
+if TYPE_CHECKING:  # the typed configuration is built from what connectors declare (config imports us)
+    from listening.config import Config, Source
 
 #: response headers kept with the raw body (never Set-Cookie or anything request-side)
 KEEP_HEADERS = ("content-type", "content-length", "etag", "last-modified", "date", "content-encoding",
@@ -149,13 +155,69 @@ def local_hour_ceil(dt: datetime, tz: ZoneInfo) -> datetime:
     return floor if floor == utc(dt) else floor + timedelta(hours=1)
 
 
+def json_page(rec: dict[str, Any], i: int, bad_pages: list[tuple[int, str]]) -> dict[str, Any] | None:
+    """The JSON document of a raw page with ``ok: 1``; None for an error page (the crawl already
+    reported it) or a body that is not JSON (noted in ``bad_pages``)."""
+    try:
+        doc = json.loads(record_body(rec))
+    except ValueError:
+        bad_pages.append((i, "raw page is not JSON"))
+        return None
+    return doc if isinstance(doc, dict) and doc.get("ok") == 1 else None
+
+
+def item_fields(d: dict[str, Any], names: Iterable[str]) -> dict[str, Any]:
+    """The named (dotted) fields of a raw item, flattened (``user.id`` -> ``user_id``), each with
+    its ``<name>__type`` column: the row a raw GX suite checks."""
+    out: dict[str, Any] = {}
+    for n in names:
+        cur: Any = d
+        for part in n.split("."):
+            cur = cur.get(part) if isinstance(cur, dict) else None
+        out[n.replace(".", "_")] = cur
+        out[f"{n.replace('.', '_')}__type"] = type_name(cur)
+    return out
+
+
 class Connector(ABC):
+    """One source kind.  A subclass declares, besides ``fetch`` and ``parse``:
+
+    * ``kind`` (the ``kind:`` of brands.yaml) -- the registry finds the class by it;
+    * ``params_schema`` / ``required_params``: its own ``params`` (see :mod:`listening.sources.params`),
+      checked when the configuration loads; :meth:`check_config` for checks across keys or sources;
+    * ``crawl_stage``: ``first`` crawls the site; ``after`` reads what the first stage landed;
+    * ``raw_suite`` / ``raw_page_purpose`` / :meth:`raw_items`: its raw quality gate (optional).
+    """
+
     kind: str = ""
     #: True when the site itself restricts results to the window; otherwise the
     #: pipeline keeps only the mentions published inside it.
     windowed: bool = False
     #: True for comment connectors: their records are interactions with a post (fct_interaction)
     produces_interactions: bool = False
+    params_schema: ClassVar[dict[str, str]] = {}
+    required_params: ClassVar[tuple[str, ...]] = ()
+    crawl_stage: ClassVar[str] = "first"
+    #: the GX suite (include/gx/expectations/<name>.json) of the raw gate; None: no raw gate
+    raw_suite: ClassVar[str | None] = None
+    #: the raw records (``purpose``) whose items the raw suite checks
+    raw_page_purpose: ClassVar[str | None] = None
+
+    @classmethod
+    def check_params(cls, params: dict[str, Any], key: str, fail: Fail) -> None:
+        """Check the source's ``params`` mapping; raise ``fail(key, problem)`` on the first problem."""
+        check_params(cls.params_schema, cls.required_params, cls.kind, params, key, fail)
+
+    @classmethod
+    def check_config(cls, index: int, source: Source, sources: list[Source], fail: Fail) -> None:
+        """Checks that need the other configured sources (``sources[index]`` is this one)."""
+        return None
+
+    @classmethod
+    def raw_items(cls, records: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[tuple[int, str]]]:
+        """One row per item of the raw pages (``record_no``, ``native_id``, ``_item`` and the
+        fields of :func:`item_fields`), and the pages that are malformed (record number, why)."""
+        return [], []
 
     def __init__(self, source: Source, config: Config, base_url: str, client: HttpClient,
                  lake: Any = None):

@@ -18,11 +18,19 @@ import logging
 from datetime import UTC, datetime
 from typing import Any
 
-from listening.model import Mention, Window, parse_iso
-from listening.sources.base import Connector, FetchResult, ParseResult, Slice, raw_record, record_body
+from listening.core.model import Mention, Window, parse_iso
+from listening.core.text import squeeze, strip_html
+from listening.sources.base import (
+    Connector,
+    FetchResult,
+    ParseResult,
+    Slice,
+    item_fields,
+    raw_record,
+    record_body,
+)
 from listening.sources.http import FetchError
 from listening.sources.robots import Robots
-from listening.text import squeeze, strip_html
 
 log = logging.getLogger(__name__)
 
@@ -35,9 +43,35 @@ def _entry_time(entry: Any) -> datetime | None:
     return None
 
 
+RSS_FIELDS = ("id", "link", "title", "published", "updated", "summary")
+
+
 class RssFeed(Connector):
     kind = "rss"
     windowed = False
+    params_schema = {"path": "string", "respect_robots": "bool", "max_crawl_delay": "positive"}
+    raw_suite = "raw_rss"
+    raw_page_purpose = "feed"
+
+    @classmethod
+    def raw_items(cls, records: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[tuple[int, str]]]:
+        import feedparser
+
+        items: list[dict[str, Any]] = []
+        bad_pages: list[tuple[int, str]] = []
+        for i, rec in enumerate(records):
+            if rec.get("purpose") != cls.raw_page_purpose or not record_body(rec):
+                continue
+            feed = feedparser.parse(record_body(rec))
+            if feed.bozo and not feed.entries:
+                bad_pages.append((i, f"feed does not parse ({type(feed.bozo_exception).__name__})"))
+                continue
+            for e in feed.entries:
+                d = {k: e.get(k) for k in RSS_FIELDS}
+                items.append({"record_no": i, "native_id": str(e.get("id") or e.get("guid") or e.get("link") or ""),
+                              "_item": d, **item_fields(d, RSS_FIELDS),
+                              "has_time": bool(e.get("published_parsed") or e.get("updated_parsed"))})
+        return items, bad_pages
 
     @property
     def url(self) -> str:

@@ -41,9 +41,11 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from listening.fields import FieldError, parse_count
-from listening.model import Mention, Window, iso, parse_iso, utc
+from listening.core.fields import FieldError, parse_count
+from listening.core.model import Mention, Window, iso, parse_iso, utc
+from listening.lake import Lake, open_prefix
 from listening.sources.base import Connector, FetchResult, ParseResult, Slice, record_body, set_body
+from listening.sources.params import Fail
 from listening.sources.webtext import decode_html, parse_time
 
 log = logging.getLogger(__name__)
@@ -77,50 +79,46 @@ def _get(row: dict[str, Any], path: str) -> Any:
     return cur
 
 
+#: the canonical fields a vendor's columns can map to
+COLUMN_FIELDS = ("native_id", "text", "published_at", "url", "title", "author_id", "author_name",
+                 "author_followers", "reposts", "comments", "likes", "retweet_of")
+
+
 class VendorDrop(Connector):
     kind = "vendor_drop"
     windowed = False
+    params_schema = {"prefix": "string", "format": "choice:csv,tsv,jsonl", "columns": "string_map",
+                     "timestamp_format": "string", "timezone": "timezone", "encoding": "codec_or_auto",
+                     "delimiter": "char", "pattern": "regex"}
+    required_params = ("prefix", "columns")
+
+    @classmethod
+    def check_params(cls, params: dict[str, Any], key: str, fail: Fail) -> None:
+        super().check_params(params, key, fail)
+        cols = params["columns"]
+        missing = [c for c in ("native_id", "text", "published_at") if c not in cols]
+        if missing:
+            raise fail(f"{key}.columns", f"must map {', '.join(missing)} (the vendor's column names)")
+        extra = sorted(set(cols) - set(COLUMN_FIELDS))
+        if extra:
+            raise fail(f"{key}.columns.{extra[0]}", f"unknown key (allowed: {', '.join(sorted(COLUMN_FIELDS))})")
+        prefix = params["prefix"]
+        if prefix.lstrip("/").startswith(("raw/", "staged/")) and not prefix.startswith("/"):
+            raise fail(f"{key}.prefix", "must not point into the pipeline's own raw/ or staged/ objects")
 
     @property
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.params["timezone"]) if self.params.get("timezone") else self.config.tz
 
     # ---- where the files are ----------------------------------------------------------------------
-    def _store(self) -> tuple[Any, str]:
-        from listening.lake import LocalLake, S3Lake
+    def _store(self) -> tuple[Lake, str]:
+        try:
+            return open_prefix(str(self.params["prefix"]), self.lake)
+        except ValueError:
+            raise RuntimeError(f"source {self.source.id!r}: a lake-relative prefix needs a lake") from None
 
-        prefix = str(self.params["prefix"])
-        if prefix.startswith("s3://"):
-            bucket, _, key_prefix = prefix[5:].partition("/")
-            if isinstance(self.lake, S3Lake):
-                return S3Lake(f"s3://{bucket}", client=self.lake.client), key_prefix
-            from listening.airflow_glue import lake_settings
-
-            return S3Lake(f"s3://{bucket}", lake_settings()[1]), key_prefix
-        if prefix.startswith("file://") or prefix.startswith("/"):
-            return LocalLake(prefix[7:] if prefix.startswith("file://") else prefix), ""
-        if self.lake is None:
-            raise RuntimeError(f"source {self.source.id!r}: a lake-relative prefix needs a lake")
-        return self.lake, prefix
-
-    def _listing(self, store: Any, prefix: str) -> list[dict[str, Any]]:
-        from listening.lake import LocalLake, S3Lake
-
-        out = []
-        if isinstance(store, S3Lake):
-            pager = store.client.get_paginator("list_objects_v2")
-            strip = len(store.prefix) + 1 if store.prefix else 0
-            for page in pager.paginate(Bucket=store.bucket, Prefix=store._k(prefix)):
-                for o in page.get("Contents", []):
-                    out.append({"key": o["Key"][strip:], "size": int(o.get("Size", 0)),
-                                "modified": utc(o["LastModified"]), "etag": str(o.get("ETag", "")).strip('"')})
-        elif isinstance(store, LocalLake):
-            for key in store.list(prefix):
-                st = (store.root / key).stat()
-                out.append({"key": key, "size": st.st_size, "modified": datetime.fromtimestamp(st.st_mtime, UTC),
-                            "etag": ""})
-        else:
-            out = [{"key": k, "size": 0, "modified": None, "etag": ""} for k in store.list(prefix)]
+    def _listing(self, store: Lake, prefix: str) -> list[dict[str, Any]]:
+        out = store.list_files(prefix)
         pattern = re.compile(self.params["pattern"]) if self.params.get("pattern") else None
         forced = self.params.get("format")
         return [f for f in sorted(out, key=lambda f: f["key"])

@@ -27,9 +27,10 @@ from typing import Any
 from urllib.parse import urldefrag, urljoin, urlsplit
 from zoneinfo import ZoneInfo
 
-from listening.model import Mention, Window, iso, parse_iso
+from listening.core.model import Mention, Window, iso, parse_iso
 from listening.sources.base import Connector, FetchResult, ParseResult, Slice, raw_record, record_body
 from listening.sources.http import FetchError, host_of
+from listening.sources.params import Fail
 from listening.sources.robots import Robots
 from listening.sources.webtext import decode_html, extract_article
 
@@ -41,6 +42,15 @@ MAX_SEEN = 5000
 class WebPages(Connector):
     kind = "web"
     windowed = False
+    params_schema = {"pages": "strings", "index": "strings", "link_pattern": "regex", "max_articles": "positive_int",
+                     "timezone": "timezone", "encoding": "codec", "selectors": "string_map",
+                     "respect_robots": "bool", "max_crawl_delay": "positive"}
+
+    @classmethod
+    def check_params(cls, params: dict[str, Any], key: str, fail: Fail) -> None:
+        super().check_params(params, key, fail)
+        if not (params.get("pages") or params.get("index")):
+            raise fail(key, "a web source needs 'pages' (article URLs) or 'index' (listing pages), or both")
 
     @property
     def tz(self) -> ZoneInfo:

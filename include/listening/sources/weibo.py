@@ -41,20 +41,22 @@ from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import Any
 
-from listening.fields import FieldError, parse_count, parse_weibo_time
-from listening.model import Mention, Window, iso, parse_iso, utc
+from listening.core.fields import FieldError, parse_count, parse_weibo_time
+from listening.core.model import Mention, Window, iso, parse_iso, utc
+from listening.core.text import strip_html
 from listening.sources.base import (
     Connector,
     FetchResult,
     ParseResult,
     Slice,
+    item_fields,
+    json_page,
     local_hour_ceil,
     local_hour_floor,
     raw_record,
     record_body,
 )
 from listening.sources.http import FetchError, Response
-from listening.text import strip_html
 
 log = logging.getLogger(__name__)
 
@@ -178,9 +180,36 @@ def user_fields(user: Any, what: str, problems: list[str]) -> dict[str, Any]:
     }
 
 
+#: the fields of a post (mblog) the raw suite checks
+WEIBO_FIELDS = ("id", "created_at", "text", "user", "user.id", "user.screen_name", "user.followers_count",
+                "reposts_count", "comments_count", "attitudes_count")
+
+
 class WeiboSearch(Connector):
     kind = "weibo_search"
     windowed = True
+    params_schema = {"max_pages": "positive_int", "page_size": "positive_int", "keywords": "strings"}
+    raw_suite = "raw_weibo_search"
+    raw_page_purpose = "search"
+
+    @classmethod
+    def raw_items(cls, records: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[tuple[int, str]]]:
+        items: list[dict[str, Any]] = []
+        bad_pages: list[tuple[int, str]] = []
+        for i, rec in enumerate(records):
+            if rec.get("purpose") != cls.raw_page_purpose:
+                continue
+            doc = json_page(rec, i, bad_pages)
+            if doc is None:
+                continue
+            cards = (doc.get("data") or {}).get("cards") if isinstance(doc.get("data"), dict) else None
+            if not isinstance(cards, list):
+                bad_pages.append((i, "search page without data.cards list"))
+                continue
+            for mb in iter_mblogs(cards):
+                items.append({"record_no": i, "native_id": str(mb.get("id") or mb.get("mid") or ""),
+                              "_item": mb, **item_fields(mb, WEIBO_FIELDS)})
+        return items, bad_pages
 
     @property
     def max_pages(self) -> int:

@@ -38,9 +38,19 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from listening.fields import FieldError, parse_weibo_time
-from listening.model import Mention, Window, iso, parse_iso
-from listening.sources.base import Connector, FetchResult, ParseResult, Slice, record_body
+from listening.core.fields import FieldError, parse_weibo_time
+from listening.core.model import Mention, Window, iso, parse_iso
+from listening.core.text import normalise, strip_html
+from listening.sources.base import (
+    Connector,
+    FetchResult,
+    ParseResult,
+    Slice,
+    item_fields,
+    json_page,
+    record_body,
+)
+from listening.sources.params import Fail
 from listening.sources.weibo import (
     DETAIL_URL,
     EXTEND_PATH,
@@ -49,7 +59,6 @@ from listening.sources.weibo import (
     lenient_count,
     user_fields,
 )
-from listening.text import normalise, strip_html
 
 log = logging.getLogger(__name__)
 
@@ -94,11 +103,51 @@ def _gaps(start: datetime, end: datetime, covered: list[tuple[datetime, datetime
     return [g for g in out if g[0] < g[1]]
 
 
+#: the fields of a comment the raw suite checks
+COMMENT_FIELDS = ("id", "created_at", "text", "user", "user.id", "user.screen_name", "like_count")
+
+
 class WeiboComments(Connector):
     kind = "weibo_comments"
     windowed = False
     #: the pipeline sends these records to fct_interaction, not fct_mention
     produces_interactions = True
+    #: reads the posts the first stage (a weibo_search source) landed in the lake
+    crawl_stage = "after"
+    params_schema = {"posts_from": "string", "status_ids": "strings", "lookback_hours": "positive",
+                     "min_comments": "count", "max_posts": "positive_int", "max_pages": "positive_int",
+                     "brands_only": "bool"}
+    raw_suite = "raw_weibo_comments"
+    raw_page_purpose = "comments"
+
+    @classmethod
+    def check_config(cls, index: int, source: Any, sources: list[Any], fail: Fail) -> None:
+        parent = source.params.get("posts_from")
+        if parent is not None and {x.id: x.kind for x in sources}.get(parent) != WeiboSearch.kind:
+            raise fail(f"sources[{index}].params.posts_from", f"{parent!r} is not a configured weibo_search source")
+
+    @classmethod
+    def raw_items(cls, records: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[tuple[int, str]]]:
+        items: list[dict[str, Any]] = []
+        bad_pages: list[tuple[int, str]] = []
+        for i, rec in enumerate(records):
+            if rec.get("purpose") != cls.raw_page_purpose:
+                continue
+            doc = json_page(rec, i, bad_pages)  # ok: 0 is "no comments" or an error page
+            if doc is None:
+                continue
+            data = doc.get("data")
+            comments = data.get("data") if isinstance(data, dict) else None
+            if not isinstance(comments, list):
+                bad_pages.append((i, "comments page without data.data list"))
+                continue
+            for c in comments:
+                inline = c.get("comments") if isinstance(c, dict) and isinstance(c.get("comments"), list) else []
+                for item in [c, *inline]:
+                    item = item if isinstance(item, dict) else {}
+                    items.append({"record_no": i, "native_id": str(item.get("id") or item.get("mid") or ""),
+                                  "_item": item, **item_fields(item, COMMENT_FIELDS)})
+        return items, bad_pages
 
     # ---- which posts ------------------------------------------------------------------------------
     def _parent_id(self) -> str | None:
