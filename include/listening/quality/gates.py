@@ -36,7 +36,7 @@ from listening.core.errors import BatchRejected
 from listening.core.fields import type_name
 from listening.core.model import Window
 from listening.core.perf import batch_stage
-from listening.quality.gx import DocsTarget, expectation_label, load_suite, run_suites, summaries
+from listening.quality.gx import DocsTarget, expectation_label, load_suite, result_summaries, run_suites
 from listening.sources import connector_class
 
 log = logging.getLogger(__name__)
@@ -107,7 +107,7 @@ def validate_batch(
     results = run_suites(frames, params, docs)
     reasons: dict[int, list[str]] = {}
     for suite_name, res_list in results.items():
-        summaries.extend(summaries(suite_name, res_list))
+        summaries.extend(result_summaries(suite_name, res_list))
         for res in res_list:
             cfg = res.expectation_config
             label = expectation_label(cfg)
@@ -216,7 +216,7 @@ def validate_raw(inputs: list[RawInput], max_bad_share: float = 0.05, directory:
         out.docs.append(docs.index_key())
     for inp, items, _bad_pages, suite_name in per_source:
         res_list = results.get(f"{suite_name}.{inp.source_id}", [])
-        out.results.extend(summaries(f"{suite_name}.{inp.source_id}", res_list))
+        out.results.extend(result_summaries(f"{suite_name}.{inp.source_id}", res_list))
         reasons: dict[int, list[str]] = {}
         for res in res_list:
             label = expectation_label(res.expectation_config)
@@ -263,4 +263,4 @@ def validate_loaded(rows: list[dict[str, Any]], sources: int, directory: Path | 
         what = ", ".join(expectation_label(r.expectation_config) for r in failed)
         raise BatchRejected(f"loaded interval does not reconcile with its audit rows: {what}; counts: "
                             f"{json.dumps(rows, default=str)[:800]}")
-    return summaries(suite["name"], results)
+    return result_summaries(suite["name"], results)

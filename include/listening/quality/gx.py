@@ -154,7 +154,7 @@ def _upload_site(site: Path, docs: DocsTarget) -> None:
     log.info("GX Data Docs: %d files at %s", n, docs.lake.uri(docs.index_key()))
 
 
-def summaries(suite_name: str, results: list[Any]) -> list[dict[str, Any]]:
+def result_summaries(suite_name: str, results: list[Any]) -> list[dict[str, Any]]:
     out = []
     for res in results:
         idx = list(res.result.get("unexpected_index_list") or [])

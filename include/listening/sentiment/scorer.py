@@ -48,7 +48,8 @@ class Scorer:
         self._fast = None
         self._snow = None
         if engine in ("auto", "fast"):
-            try:  # inside: without numpy the scorer falls back to SnowNLP itself (engine "auto")
+            try:
+                # inside: without numpy the scorer falls back to SnowNLP itself (engine "auto")
                 from listening.sentiment.fast import FastSentiment
             except ImportError:
                 if engine == "fast":
