@@ -20,7 +20,7 @@ export PYTHONWARNINGS := ignore::DeprecationWarning,ignore::FutureWarning
 help:
 	@echo "make run    - set up everything and run the pipeline on the bundled demo"
 	@echo "make test   - set up everything and run the test suite"
-	@echo "make lint   - ruff check ."
+	@echo "make lint   - ruff check . and the import contracts (lint-imports)"
 	@echo "make lock   - re-resolve requirements.lock from pyproject.toml"
 	@echo "make bench  - naive vs project pipeline benchmark (BENCH_ARGS=...)"
 	@echo "make eval   - sentiment accuracy, stock vs retrained model"
@@ -48,6 +48,7 @@ run: airflow-init
 test: setup
 	bash scripts/install_system_deps.sh
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports --no-cache
 	$(BIN)/pytest -q $(PYTEST_ARGS)
 
 test-fast: setup
@@ -55,6 +56,7 @@ test-fast: setup
 
 lint: setup
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports --no-cache
 
 # Naive path (SnowNLP per text, ORM row by row) vs the project's path, same data, one run.
 # Quick: make bench BENCH_ARGS="--n 10000 --naive-n 200 --no-pg"; memory: BENCH_ARGS=--million

@@ -1,0 +1,33 @@
+"""Local days and date keys: written once, in listening.core.model."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pendulum
+
+from listening.core.model import Window, date_key, key_to_date, local_day_bounds
+
+
+def test_date_key_round_trip():
+    for d in (date(2026, 1, 1), date(2026, 12, 31), date(2024, 2, 29)):
+        assert key_to_date(date_key(d)) == d
+    assert date_key(date(2026, 11, 5)) == 20261105
+    assert date_key(datetime(2026, 11, 5, 23, 59, tzinfo=UTC)) == 20261105
+
+
+def test_window_local_days_from_pendulum_intervals():
+    """The scheduler passes pendulum DateTimes; the local days must not depend on the host's zone."""
+    sh = ZoneInfo("Asia/Shanghai")
+    w = Window(pendulum.datetime(2026, 11, 1, 16, tz="UTC"), pendulum.datetime(2026, 11, 2, 16, tz="UTC"))
+    assert w.local_days(sh) == {date(2026, 11, 2)}
+    w = Window(pendulum.datetime(2026, 11, 1, 15, tz="UTC"), pendulum.datetime(2026, 11, 1, 17, tz="UTC"))
+    assert w.local_days(sh) == {date(2026, 11, 1), date(2026, 11, 2)}
+
+
+def test_window_key_round_trip_and_day_bounds():
+    w = Window(datetime(2026, 11, 1, 16, tzinfo=UTC), datetime(2026, 11, 2, 16, tzinfo=UTC))
+    assert Window.from_key(w.key) == w
+    lo, hi = local_day_bounds(date(2026, 3, 29), ZoneInfo("Europe/Berlin"))  # a 23-hour day
+    assert hi - lo == timedelta(hours=23)
