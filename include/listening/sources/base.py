@@ -24,7 +24,7 @@ import base64
 import dataclasses
 import json
 from abc import ABC, abstractmethod
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -164,6 +164,17 @@ def json_page(rec: dict[str, Any], i: int, bad_pages: list[tuple[int, str]]) -> 
         bad_pages.append((i, "raw page is not JSON"))
         return None
     return doc if isinstance(doc, dict) and doc.get("ok") == 1 else None
+
+
+def json_pages(records: list[dict[str, Any]], purpose: str | None,
+               bad_pages: list[tuple[int, str]]) -> Iterator[tuple[int, dict[str, Any]]]:
+    """``(record number, document)`` of the raw JSON pages of ``purpose`` with ``ok: 1`` (see :func:`json_page`)."""
+    for i, rec in enumerate(records):
+        if rec.get("purpose") != purpose:
+            continue
+        doc = json_page(rec, i, bad_pages)
+        if doc is not None:
+            yield i, doc
 
 
 def item_fields(d: dict[str, Any], names: Iterable[str]) -> dict[str, Any]:

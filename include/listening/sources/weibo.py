@@ -50,7 +50,7 @@ from listening.sources.base import (
     ParseResult,
     Slice,
     item_fields,
-    json_page,
+    json_pages,
     local_hour_ceil,
     local_hour_floor,
     raw_record,
@@ -196,12 +196,7 @@ class WeiboSearch(Connector):
     def raw_items(cls, records: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[tuple[int, str]]]:
         items: list[dict[str, Any]] = []
         bad_pages: list[tuple[int, str]] = []
-        for i, rec in enumerate(records):
-            if rec.get("purpose") != cls.raw_page_purpose:
-                continue
-            doc = json_page(rec, i, bad_pages)
-            if doc is None:
-                continue
+        for i, doc in json_pages(records, cls.raw_page_purpose, bad_pages):
             cards = (doc.get("data") or {}).get("cards") if isinstance(doc.get("data"), dict) else None
             if not isinstance(cards, list):
                 bad_pages.append((i, "search page without data.cards list"))

@@ -47,7 +47,7 @@ from listening.sources.base import (
     ParseResult,
     Slice,
     item_fields,
-    json_page,
+    json_pages,
     record_body,
 )
 from listening.sources.params import Fail
@@ -130,12 +130,7 @@ class WeiboComments(Connector):
     def raw_items(cls, records: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[tuple[int, str]]]:
         items: list[dict[str, Any]] = []
         bad_pages: list[tuple[int, str]] = []
-        for i, rec in enumerate(records):
-            if rec.get("purpose") != cls.raw_page_purpose:
-                continue
-            doc = json_page(rec, i, bad_pages)  # ok: 0 is "no comments" or an error page
-            if doc is None:
-                continue
+        for i, doc in json_pages(records, cls.raw_page_purpose, bad_pages):  # ok: 0 is "no comments"
             data = doc.get("data")
             comments = data.get("data") if isinstance(data, dict) else None
             if not isinstance(comments, list):
