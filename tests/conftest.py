@@ -1,4 +1,5 @@
-"""Shared fixtures: project paths, a scratch lake/warehouse, PostgreSQL, the demo server."""
+"""Shared fixtures: a private Airflow home/lake/warehouse per session, PostgreSQL, warehouse engines, a lake,
+the demo server, S3 (moto).  Plain helpers are in tests/support (``from support.x import y``)."""
 
 from __future__ import annotations
 
@@ -10,8 +11,8 @@ import uuid
 from pathlib import Path
 
 import pytest
+from support.paths import ROOT
 
-ROOT = Path(__file__).resolve().parents[1]
 os.environ.setdefault("LISTENING_HOME", str(ROOT))
 
 # Tests never touch the project's own .airflow/ or data/: a private Airflow home, lake and
@@ -101,3 +102,43 @@ def airflow_db():
     res = subprocess.run([str(airflow), "db", "migrate"], capture_output=True, text=True, timeout=300)
     assert res.returncode == 0, res.stdout[-2000:] + res.stderr[-2000:]
     return home
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def engine(request, tmp_path):
+    """An empty warehouse: once on SQLite, once on a fresh PostgreSQL database."""
+    from listening import warehouse as wh
+
+    if request.param == "sqlite":
+        return wh.get_engine(f"sqlite:///{tmp_path / 'wh.db'}")
+    return wh.get_engine(request.getfixturevalue("pg_url"))
+
+
+@pytest.fixture
+def lake(tmp_path):
+    """An empty local lake."""
+    from listening.lake import LocalLake
+
+    return LocalLake(tmp_path / "lake")
+
+
+@pytest.fixture(scope="module")
+def server():
+    """The demo site (Weibo API, feeds, web pages) on 127.0.0.1, one per test module."""
+    from listening.demo.server import DemoServer
+
+    with DemoServer() as s:
+        yield s
+
+
+@pytest.fixture(scope="module")
+def moto_s3():
+    """moto's S3 server on 127.0.0.1 (one per test module): boto3 keyword arguments to reach it."""
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    yield {"endpoint_url": f"http://{host}:{port}", "aws_access_key_id": "test", "aws_secret_access_key": "test",
+           "region_name": "us-east-1"}
+    server.stop()

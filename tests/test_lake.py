@@ -39,18 +39,6 @@ def test_local_lake(tmp_path):
         lake.put("../outside", b"x")
 
 
-@pytest.fixture(scope="module")
-def moto_s3():
-    from moto.server import ThreadedMotoServer
-
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    yield {"endpoint_url": f"http://{host}:{port}", "aws_access_key_id": "test", "aws_secret_access_key": "test",
-           "region_name": "us-east-1"}
-    server.stop()
-
-
 def test_s3_lake(moto_s3):
     import boto3
 

@@ -7,7 +7,7 @@ import json
 
 import pytest
 from sqlalchemy import select
-from test_warehouse_load import DAY, engine, lake, load_rows, mention  # noqa: F401 - fixtures
+from support.warehouse import DAY, load_rows, mention
 
 from listening import sales
 from listening import warehouse as wh
@@ -35,13 +35,13 @@ def _csv(rows: list[str]) -> bytes:
     return ("\ufeff日期,品牌,销售额,销量,投放\n" + "\n".join(rows) + "\n").encode("utf-8")
 
 
-def _sales(engine):  # noqa: F811
+def _sales(engine):
     with engine.connect() as c:
         return {(r.date_key, r.brand_id): (r.sales_amount, r.units, r.spend)
                 for r in c.execute(select(wh.fct_sales))}
 
 
-def test_csv_and_jsonl_drops_load_and_restate(config, engine, lake, cfg):  # noqa: F811
+def test_csv_and_jsonl_drops_load_and_restate(config, engine, lake, cfg):
     lake.put("drops/sales/2026-11-01.csv", _csv([
         "2026/11/01,极光手机,\"¥1,200.50\",12,300",
         "2026/11/01,极光手机,800,8,",  # a second channel: summed
@@ -74,7 +74,7 @@ def test_csv_and_jsonl_drops_load_and_restate(config, engine, lake, cfg):  # noq
     assert lake.exists(f"docs/gx/sales/{DAY.key}/2026-11-01.csv/index.html")
 
 
-def test_bad_rows_are_quarantined_and_a_bad_file_is_rejected(config, engine, lake, cfg):  # noqa: F811
+def test_bad_rows_are_quarantined_and_a_bad_file_is_rejected(config, engine, lake, cfg):
     good = [f"2026/11/{d:02d},极光手机,{d * 100},1,10" for d in range(1, 31)]
     lake.put("drops/sales/a.csv", _csv(good + ["2026/11/05,火星手机,100,1,1"]))  # 1 bad of 31: quarantined
     lake.put("drops/sales/b.csv", _csv(["2026/11/01,极光手机,abc,1,1", "not a date,极光手机,1,1,1"]))  # all bad
@@ -99,7 +99,7 @@ def test_bad_rows_are_quarantined_and_a_bad_file_is_rejected(config, engine, lak
         assert len(c.execute(select(wh.etl_quarantine)).all()) == len(q)  # no duplicates either
 
 
-def test_kpi_mart_joins_sales_to_social_figures(config, engine, lake, cfg):  # noqa: F811
+def test_kpi_mart_joins_sales_to_social_figures(config, engine, lake, cfg):
     from datetime import UTC, datetime
 
     at = datetime(2026, 11, 1, 3, tzinfo=UTC)
@@ -119,7 +119,7 @@ def test_kpi_mart_joins_sales_to_social_figures(config, engine, lake, cfg):  # n
     assert k[20261103].mentions == 0 and k[20261103].sales_amount == 10.0  # sales without mentions are kept
 
 
-def test_no_config_means_no_sales(config, engine, lake, monkeypatch, tmp_path):  # noqa: F811
+def test_no_config_means_no_sales(config, engine, lake, monkeypatch, tmp_path):
     monkeypatch.setenv("LISTENING_SALES_CONFIG", str(tmp_path / "missing.yaml"))
     assert sales.import_drops(engine, config, lake, DAY) == {"files": [], "dates": [], "skipped": 0}
 
