@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from listening.core.model import Window
 from listening.lake import LocalLake, S3Lake, open_lake, raw_key
-from listening.model import Window
 
 W = Window.parse("2026-11-01T16:00:00Z", "2026-11-01T17:00:00Z")
 

@@ -2,7 +2,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from listening.query import QuerySyntaxError, parse_query
+from listening.config.query import QuerySyntaxError, parse_query
 
 
 @pytest.mark.parametrize(

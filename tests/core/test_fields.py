@@ -5,7 +5,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from listening.fields import FieldError, parse_count, parse_weibo_time
+from listening.core.fields import FieldError, parse_count, parse_weibo_time
 
 SH = ZoneInfo("Asia/Shanghai")
 FETCH = datetime(2026, 11, 10, 4, 30, tzinfo=UTC)  # 12:30 in Shanghai

@@ -7,9 +7,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from listening import pipeline
-from listening.model import Mention, Window
-from listening.text import canonical_url, content_key, match_form, nfkc, normalise, to_simplified
+from listening.core.model import Mention, Window
+from listening.core.text import canonical_url, content_key, match_form, nfkc, normalise, to_simplified
+from listening.mentions.dedupe import dedupe
+from listening.mentions.match import process_mentions
 
 WINDOW = Window.parse("2026-11-01T00:00:00Z", "2026-11-01T01:00:00Z")
 
@@ -88,7 +89,7 @@ def test_canonical_url(url, want):
 
 def test_process_mentions_keeps_a_post_with_no_text_and_scores_none(config):
     ms = [_m("1", "@极光手机官方 😀 https://t.cn/x"), _m("2", "极光X5 拍照很好，很满意")]
-    kept, stats = pipeline.process_mentions(config, ms, WINDOW)
+    kept, stats = process_mentions(config, ms, WINDOW)
     assert [m.native_id for m in kept] == ["1", "2"]
     assert kept[0].clean_text == "" and stats["no_text"] == 1
     from listening.sentiment import Scorer
@@ -99,7 +100,7 @@ def test_process_mentions_keeps_a_post_with_no_text_and_scores_none(config):
 
 def test_process_mentions_reads_the_original_for_a_trivial_repost(config):
     orig = "極光X5 電池太差了，很失望"
-    kept, _ = pipeline.process_mentions(config, [
+    kept, _ = process_mentions(config, [
         _m("2", "转发微博", retweet_of="1", quoted_text=orig),
         _m("3", "说得对，太坑了//@路人:同感", retweet_of="1", quoted_text=orig),
     ], WINDOW)
@@ -112,7 +113,7 @@ def test_dedupe_tier1_keeps_the_latest_fetch():
     t = datetime(2026, 11, 1, 0, 30, tzinfo=UTC)
     a = _m("1", "old", fetched_at=t)
     b = _m("1", "new", fetched_at=t + timedelta(minutes=5))
-    kept, dropped = pipeline.dedupe([a, b, _m("2", "other")])
+    kept, dropped = dedupe([a, b, _m("2", "other")])
     assert dropped == 1 and [m.text for m in kept] == ["new", "other"]
 
 
@@ -124,7 +125,7 @@ def test_dedupe_tier2_same_item_under_another_id():
     c = _m("guid-c", "另一篇文章", url=url, source="technews", content_hash="h2", minute=3)  # same URL, other text
     r1 = _m("r1", "转发微博", retweet_of="x", content_hash="h1")
     r2 = _m("r2", "转发微博", retweet_of="x", content_hash="h1")  # reposts are never URL duplicates
-    kept, dropped = pipeline.dedupe([a, b, c, r1, r2])
+    kept, dropped = dedupe([a, b, c, r1, r2])
     assert dropped == 1
     assert [m.native_id for m in kept] == ["guid-a", "guid-c", "r1", "r2"]
 
@@ -132,8 +133,8 @@ def test_dedupe_tier2_same_item_under_another_id():
 def test_query_prefilter_never_rejects_a_match(config):
     import random
 
-    from listening.query import parse_query
-    from listening.text import query_prefilter
+    from listening.config.query import parse_query
+    from listening.core.text import query_prefilter
 
     assert query_prefilter(parse_query("NOT 北极光")) is None
     lanshan = next(b.query for b in config.brands if b.id == "lanshan")

@@ -1,4 +1,4 @@
-from listening.text import content_key, match_form, normalise, strip_html
+from listening.core.text import content_key, match_form, normalise, strip_html
 
 
 def test_strip_weibo_html():

@@ -13,9 +13,11 @@ from sqlalchemy import select
 from support.webhook import Hook
 from support.world import World, add_crisis, local, steady_world, template_engine
 
-from listening import alerts, notify
 from listening.config import ConfigError
-from listening.model import Window
+from listening.config.alerts import parse_alert_config
+from listening.core.model import Window
+from listening.delivery import alerts, notify
+from listening.orchestration.connections import webhook_from_connection, webhook_settings
 
 ACFG = alerts.AlertConfig()
 
@@ -37,8 +39,8 @@ def run(engine, config, window, hook=None, out=None, acfg=ACFG):
 
 # ---- configuration and signals ----------------------------------------------------------------------
 def test_alert_config_defaults_and_overrides():
-    assert alerts.parse_alert_config(None) == alerts.AlertConfig()
-    a = alerts.parse_alert_config({
+    assert parse_alert_config(None) == alerts.AlertConfig()
+    a = parse_alert_config({
         "kol": {"min_followers": 500000}, "close_after_quiet_hours": 3,
         "volume": {"severity": {"red": {"z": 10, "ratio": 9}}},
         "channels": {"recipients": "a@x.com, b@y.com", "webhook_connection": "hook2"},
@@ -57,7 +59,7 @@ def test_alert_config_defaults_and_overrides():
 ])
 def test_alert_config_errors_name_the_key(raw, where):
     with pytest.raises(ConfigError, match=where.replace(".", r"\.").replace("(", r"\(")):
-        alerts.parse_alert_config(raw, "brands.yaml")
+        parse_alert_config(raw, "brands.yaml")
 
 
 def test_volume_signal_levels():
@@ -349,34 +351,37 @@ def test_webhook_connection_forms(monkeypatch):
         conn_type, host, port, schema, password, login = "https", "oapi.dingtalk.com", None, "robot/send", None, None
         extra_dejson = {"access_token": "abc", "secret": "SEC1"}
 
-    hook = notify.webhook_from_connection(Conn())
+    hook = webhook_from_connection(Conn())
     assert hook.url == "https://oapi.dingtalk.com/robot/send?access_token=abc"
     assert hook.format == "dingtalk" and hook.secret == "SEC1"
     Conn.extra_dejson = {"url": "https://hooks.slack.com/services/T/B/X"}
-    hook = notify.webhook_from_connection(Conn())
+    hook = webhook_from_connection(Conn())
     assert hook.url == "https://hooks.slack.com/services/T/B/X" and hook.format == "slack"
     Conn.extra_dejson = {"url": "file:///etc/passwd"}
     with pytest.raises(ValueError, match="http"):
-        notify.webhook_from_connection(Conn())
+        webhook_from_connection(Conn())
     monkeypatch.setenv("AIRFLOW_CONN_LISTENING_WEBHOOK", json.dumps(
         {"conn_type": "http", "host": "127.0.0.1", "port": 9, "schema": "hook", "extra": {"format": "slack"}}))
-    got = notify.webhook_settings("listening_webhook")
+    got = webhook_settings("listening_webhook")
     assert got is not None and got.url == "http://127.0.0.1:9/hook"
 
 
 def test_brands_yaml_alerts_section_is_read(config, tmp_path):
-    import dataclasses
+    import yaml
 
+    from listening.config import load_config
+
+    doc = yaml.safe_load(config.path.read_text(encoding="utf-8"))
+    doc["alerts"] = {**(doc.get("alerts") or {}), "kol": {"min_followers": 2000000}}
     p = tmp_path / "brands.yaml"
-    p.write_text(config.path.read_text(encoding="utf-8") + "\nalerts:\n  kol: {min_followers: 2000000}\n",
-                 encoding="utf-8")
-    got = alerts.load_alert_config(dataclasses.replace(config, path=p))
+    p.write_text(yaml.safe_dump(doc, allow_unicode=True), encoding="utf-8")
+    got = load_config(p).alerts  # parsed once, with the rest of the file
     assert got.kol.min_followers == 2_000_000 and got.kol.lookback_hours == 3
-    assert isinstance(alerts.load_alert_config(config), alerts.AlertConfig)  # the shipped file parses
+    assert isinstance(config.alerts, alerts.AlertConfig)  # the shipped file parses
 
 
 def test_task_window_from_asset_events_and_manual(config, crisis):
-    from listening import tasks
+    from listening.orchestration import tasks
 
     class Ev:
         extra = {"interval": "20261110T0600Z_20261110T0700Z", "dates": ["2026-11-10"]}
@@ -395,8 +400,8 @@ def test_task_window_from_asset_events_and_manual(config, crisis):
 
 @pytest.mark.postgres
 def test_state_machine_and_report_on_postgresql(config, pg_url, tmp_path):
-    from listening import report
     from listening import warehouse as wh
+    from listening.delivery import report
 
     eng = wh.get_engine(pg_url)
     wh.create_schema(eng)

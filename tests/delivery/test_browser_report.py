@@ -17,7 +17,7 @@ import pytest
 from support.paths import ROOT
 from support.world import hostile_world
 
-from listening import report
+from listening.delivery import report
 
 ARTIFACTS = ROOT / "test-artifacts"
 pytestmark = pytest.mark.slow

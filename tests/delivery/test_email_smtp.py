@@ -11,8 +11,8 @@ from sqlalchemy import select
 from support.mail import Inbox, smtp_server
 from support.world import hostile_world
 
-from listening import tasks
 from listening import warehouse as wh
+from listening.orchestration import tasks
 
 RECIPIENTS = ["marketing@example.com", "cmo@example.com"]
 

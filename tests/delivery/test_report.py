@@ -15,10 +15,15 @@ from sqlalchemy import select
 from support.weibo import mblog, raw, search_page
 from support.world import World, hostile_world, local, template_engine
 
-from listening import pipeline, report
 from listening import warehouse as wh
+from listening.core.model import Window
+from listening.core.settings import Settings
+from listening.delivery import report
 from listening.lake import LocalLake, raw_key
-from listening.model import Window
+from listening.pipeline.load import load
+from listening.pipeline.score import score
+from listening.pipeline.transform import transform
+from listening.pipeline.validate import validate
 
 WINDOW = Window.parse("2026-11-01T16:00:00Z", "2026-11-02T16:00:00Z")  # local day 2026-11-02
 HOSTILE = "极光X5 太差了，垃圾，电池爆炸 <script>alert('x')</script><img src=x onerror=alert(1)>"
@@ -40,11 +45,11 @@ def loaded(config, tmp_path):
                "status": "complete", "errors": [], "cursor": {},
                "coverage": [{"start": "2026-11-01T16:00:00Z", "end": "2026-11-02T16:00:00Z", "status": "complete",
                              "pages": 1, "items": 3, "detail": "", "query": "极光"}]}]
-    s = pipeline.Settings(warehouse_url="", lake_url=str(lake.root))
-    tr = pipeline.transform(config, WINDOW, crawls, lake, s)
-    sc = pipeline.score(config, WINDOW, tr["key"], lake)
-    v = pipeline.validate(config, WINDOW, sc["key"], lake)
-    pipeline.load(config, WINDOW, crawls, tr, v, lake, engine)
+    s = Settings(warehouse_url="", lake_url=str(lake.root))
+    tr = transform(config, WINDOW, crawls, lake, s)
+    sc = score(config, WINDOW, tr["key"], lake)
+    v = validate(config, WINDOW, sc["key"], lake)
+    load(config, WINDOW, crawls, tr, v, lake, engine)
     wh.build_marts(engine)
     return engine
 
@@ -174,7 +179,7 @@ def test_chart_font_is_the_vendored_cjk_font_and_draws_glyphs():
     from matplotlib import font_manager
     from matplotlib.font_manager import FontProperties
 
-    from listening import charts
+    from listening.delivery import charts
 
     families = charts.setup_fonts()
     assert families[0] == "Listening Sans SC"

@@ -14,7 +14,7 @@ def dags(airflow_db):
     """The project's DAGs from dags/, after airflow_settings.yaml is applied (a DagBag per test module)."""
     from airflow.dag_processing.dagbag import DagBag
 
-    from listening.airflow_glue import apply_settings_file
+    from listening.orchestration.airflow_settings import apply_settings_file
 
     apply_settings_file(ROOT / "airflow_settings.yaml", Path(os.environ["AIRFLOW_HOME"]) / "state.json")
     bag = DagBag(dag_folder=str(ROOT / "dags"))

@@ -18,8 +18,9 @@ from support.mail import Inbox, smtp_server
 from support.paths import ROOT
 from support.webhook import Hook
 
-from listening import alerts, tasks
 from listening import warehouse as wh
+from listening.delivery import alerts
+from listening.orchestration import tasks
 
 SH = ZoneInfo("Asia/Shanghai")
 QUIET_DAYS = (1, 2, 3, 4, 7, 8, 9)
@@ -33,7 +34,7 @@ def _window(day: int) -> dict[str, str]:
 
 
 def _load_day(day: int) -> None:
-    from listening.model import Window
+    from listening.core.model import Window
 
     w = Window.parse(**{"start": _window(day)["window_start"], "end": _window(day)["window_end"]})
     crawls = [tasks.crawl_source(sid, w) for sid in tasks.plan_sources()]
@@ -169,7 +170,7 @@ def test_send_alerts_dag_runs_on_the_demo(demo, airflow_db, monkeypatch, tmp_pat
 
 
 def test_demo_report_for_the_spike_day_agrees_with_the_warehouse(demo, config, tmp_path, monkeypatch):
-    from listening import report
+    from listening.delivery import report
 
     eng = wh.get_engine(demo["url"])
     res = report.daily_report(eng, config, datetime(2026, 11, 10).date(), None, [], tmp_path)

@@ -19,11 +19,18 @@ from sqlalchemy import create_engine, select, text
 from sqlalchemy.exc import ProgrammingError
 from support.paths import ROOT
 
-from listening import cli, loader, pipeline, sales
+from listening import cli, sales
 from listening import warehouse as wh
 from listening.config import load_config
+from listening.core.model import Window, iso
+from listening.core.settings import Settings
 from listening.lake import LocalLake
-from listening.model import Window, iso
+from listening.pipeline.crawl import crawl
+from listening.pipeline.load import load
+from listening.pipeline.score import score
+from listening.pipeline.transform import transform
+from listening.pipeline.validate import validate
+from listening.warehouse import load as loader
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 
@@ -56,13 +63,13 @@ def _demo_comments(config, window: Window, post_ids: set[str]) -> list[dict]:
 
 
 def _ingest(config, lake, engine, window: Window) -> dict:
-    settings = pipeline.Settings(warehouse_url="", lake_url=str(lake.root))
-    crawls = [pipeline.crawl(config, s.id, window, lake, settings, cursor=wh.get_cursor(engine, s.id))
+    settings = Settings(warehouse_url="", lake_url=str(lake.root))
+    crawls = [crawl(config, s.id, window, lake, settings, cursor=wh.get_cursor(engine, s.id))
               for s in config.enabled_sources]
-    t = pipeline.transform(config, window, crawls, lake, settings)
-    s = pipeline.score(config, window, t["key"], lake)
-    v = pipeline.validate(config, window, s["key"], lake)
-    res = pipeline.load(config, window, crawls, t, v, lake, engine)
+    t = transform(config, window, crawls, lake, settings)
+    s = score(config, window, t["key"], lake)
+    v = validate(config, window, s["key"], lake)
+    res = load(config, window, crawls, t, v, lake, engine)
     with engine.connect() as c:
         ids = {r[0] for r in c.execute(select(wh.fct_mention.c.native_id).where(wh.fct_mention.c.source_id == "weibo"))}
     loader.load_interactions(config, window, _demo_comments(config, window, ids), engine)

@@ -11,10 +11,12 @@ import numpy as np
 import pytest
 from support.paths import ROOT, load_module
 
-from listening import stories
+from listening.core.model import Mention, Window
 from listening.lake import LocalLake
-from listening.model import Mention, Window
-from listening.stories import StoryIndex, assign_interval, nearest_earlier, simhash, story_core
+from listening.mentions import stories
+from listening.mentions.match import process_mentions
+from listening.mentions.stories import StoryIndex, assign_interval, nearest_earlier, simhash, story_core
+from listening.pipeline.score import score
 
 T0 = datetime(2026, 11, 5, 11, 0, tzinfo=UTC)
 CAMPAIGN = "【极光X5 Pro双十一狂欢】到手价3999元起，24期免息，下单即送原装67W快充！性能、影像、续航全面升级，手慢无"
@@ -30,7 +32,7 @@ def _m(nid: str, text: str, minutes: int = 0, **kw) -> Mention:
 def test_simhash_is_deterministic_across_processes():
     cores = [story_core(CAMPAIGN), "极光x5电池鼓包", "a", ""]
     here = simhash(cores).tolist()
-    code = ("import sys; from listening.stories import simhash, story_core; "
+    code = ("import sys; from listening.mentions.stories import simhash, story_core; "
             "print(simhash([story_core(sys.argv[1]), '极光x5电池鼓包', 'a', '']).tolist())")
     out = subprocess.run([sys.executable, "-c", code, CAMPAIGN], capture_output=True, text=True, check=True,
                          env={"PYTHONHASHSEED": "12345", "PATH": ""})
@@ -180,15 +182,14 @@ def test_demo_distinct_posts_do_not_merge(demo_result):
 
 
 def test_score_step_assigns_stories_through_the_lake(config, tmp_path):
-    from listening import pipeline
     from listening.lake import staged_key
 
     lake = LocalLake(tmp_path / "lake")
     w = Window(T0, T0 + timedelta(hours=1))
-    ms, _ = pipeline.process_mentions(config, [_m("1", CAMPAIGN, 1), _m("2", "冲！" + CAMPAIGN, 2)], w)
+    ms, _ = process_mentions(config, [_m("1", CAMPAIGN, 1), _m("2", "冲！" + CAMPAIGN, 2)], w)
     key = staged_key(w, "transformed")
     lake.put_jsonl(key, (m.to_json() for m in ms))
-    out = pipeline.score(config, w, key, lake)
+    out = score(config, w, key, lake)
     assert out["stories"] == 1
     assert {d["story_id"] for d in lake.get_jsonl(out["key"])} == {"weibo:1"}
 

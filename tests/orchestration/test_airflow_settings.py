@@ -33,7 +33,7 @@ def test_apply_update_and_remove(airflow_db, tmp_path):
     from airflow.models.pool import Pool
     from airflow.utils.session import create_session
 
-    from listening.airflow_glue import apply_settings_file
+    from listening.orchestration.airflow_settings import apply_settings_file
 
     state = tmp_path / "state.json"
     f = tmp_path / "airflow_settings.yaml"
@@ -70,8 +70,8 @@ def test_every_sources_crawl_pool_exists_after_apply(airflow_db, tmp_path):
     from airflow.models.pool import Pool
     from airflow.utils.session import create_session
 
-    from listening.airflow_glue import apply_settings_file
     from listening.config import load_config, parse_config
+    from listening.orchestration.airflow_settings import apply_settings_file
 
     root = ROOT
     text = (root / "include" / "brands.yaml").read_text(encoding="utf-8")
@@ -95,7 +95,7 @@ def test_every_sources_crawl_pool_exists_after_apply(airflow_db, tmp_path):
 
 
 def test_bad_file_is_reported(tmp_path):
-    from listening.airflow_glue import SettingsFileError, read_settings_file
+    from listening.orchestration.airflow_settings import SettingsFileError, read_settings_file
 
     f = tmp_path / "s.yaml"
     f.write_text("airflow:\n  connections:\n    - conn_type: http\n")
@@ -108,7 +108,7 @@ def test_bad_file_is_reported(tmp_path):
 
 def test_bundled_settings_file_is_valid():
 
-    from listening.airflow_glue import read_settings_file
+    from listening.orchestration.airflow_settings import read_settings_file
 
     spec = read_settings_file(ROOT / "airflow_settings.yaml")
     assert any(p["pool_name"] == "listening_crawl" for p in spec["pools"])

@@ -6,8 +6,9 @@ import json
 
 import pytest
 
-from listening import airflow_glue as glue
 from listening.config import load_config
+from listening.orchestration import connections as glue
+from listening.orchestration.recipients import report_recipients
 
 
 @pytest.fixture(autouse=True)
@@ -42,7 +43,7 @@ def test_smtp_and_recipients(monkeypatch):
     s = glue.smtp_settings()
     assert (s["host"], s["port"], s["from_email"], s["starttls"]) == ("127.0.0.1", 2525, "bot@example.com", False)
     monkeypatch.setenv("LISTENING_REPORT_RECIPIENTS", "a@example.com; b@example.com,")
-    assert glue.report_recipients() == ["a@example.com", "b@example.com"]
+    assert report_recipients() == ["a@example.com", "b@example.com"]
 
 
 def test_source_auth_from_connection(monkeypatch, tmp_path):

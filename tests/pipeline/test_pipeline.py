@@ -8,10 +8,14 @@ import pytest
 from sqlalchemy import func, select
 from support.weibo import mblog, raw, search_page
 
-from listening import pipeline
 from listening import warehouse as wh
+from listening.core.model import Window
+from listening.core.settings import Settings
 from listening.lake import LocalLake, raw_key
-from listening.model import Window
+from listening.pipeline.load import load
+from listening.pipeline.score import score
+from listening.pipeline.transform import transform
+from listening.pipeline.validate import validate
 from listening.quality import BatchRejected, validate_batch
 
 WINDOW = Window.parse("2026-11-01T00:00:00Z", "2026-11-01T01:00:00Z")  # 08:00-09:00 in Shanghai
@@ -54,11 +58,11 @@ def _run(config, lake, engine, max_bad_share=None):
     key = raw_key("weibo", WINDOW)
     lake.put_jsonl(key, _records())
     crawls = [_crawl_summary(key)]
-    settings = pipeline.Settings(warehouse_url="", lake_url=str(lake.root))
-    t = pipeline.transform(config, WINDOW, crawls, lake, settings)
-    s = pipeline.score(config, WINDOW, t["key"], lake)
-    v = pipeline.validate(config, WINDOW, s["key"], lake)
-    return t, s, v, pipeline.load(config, WINDOW, crawls, t, v, lake, engine)
+    settings = Settings(warehouse_url="", lake_url=str(lake.root))
+    t = transform(config, WINDOW, crawls, lake, settings)
+    s = score(config, WINDOW, t["key"], lake)
+    v = validate(config, WINDOW, s["key"], lake)
+    return t, s, v, load(config, WINDOW, crawls, t, v, lake, engine)
 
 
 def _facts(engine):
@@ -121,20 +125,20 @@ def test_schema_drift_rejects_batch():
 
 
 def test_too_many_bad_rows_rejects_batch_and_records_it(config, tmp_path):
-    from listening.tasks import validate_interval  # noqa: F401 - the task wrapper is what records it
+    from listening.orchestration.tasks import validate_interval  # noqa: F401 - the task wrapper is what records it
 
     lake = LocalLake(tmp_path / "lake")
     engine = wh.get_engine(f"sqlite:///{tmp_path / 'wh.db'}")
     key = raw_key("weibo", WINDOW)
     lake.put_jsonl(key, _records())
     crawls = [_crawl_summary(key)]
-    settings = pipeline.Settings(warehouse_url="", lake_url=str(lake.root))
-    t = pipeline.transform(config, WINDOW, crawls, lake, settings)
-    s = pipeline.score(config, WINDOW, t["key"], lake)
+    settings = Settings(warehouse_url="", lake_url=str(lake.root))
+    t = transform(config, WINDOW, crawls, lake, settings)
+    s = score(config, WINDOW, t["key"], lake)
     strict = type(config)(**{**config.__dict__, "max_bad_share": 0.0})
     with pytest.raises(BatchRejected, match="1 of 7 rows failed"):
-        pipeline.validate(strict, WINDOW, s["key"], lake)
-    pipeline.load(strict, WINDOW, crawls, t, None, lake, engine, status="rejected", error="rejected")
+        validate(strict, WINDOW, s["key"], lake)
+    load(strict, WINDOW, crawls, t, None, lake, engine, status="rejected", error="rejected")
     with engine.connect() as c:
         b = c.execute(select(wh.etl_batch)).one()
         assert b.status == "rejected" and b.loaded == 0 and b.quarantined == 1
@@ -143,7 +147,7 @@ def test_too_many_bad_rows_rejects_batch_and_records_it(config, tmp_path):
 
 def test_reprocessing_with_a_changed_query_removes_stale_facts(config, tmp_path):
     from listening.config import Brand
-    from listening.query import parse_query
+    from listening.config.query import parse_query
 
     config = type(config)(**{**config.__dict__, "max_bad_share": 0.5})
     lake = LocalLake(tmp_path / "lake")
@@ -166,15 +170,15 @@ def test_reprocessing_with_a_changed_query_removes_stale_facts(config, tmp_path)
 
 def test_window_local_days(config):
     w = Window.parse("2026-11-01T15:00:00Z", "2026-11-01T17:00:00Z")  # 23:00-01:00 in Shanghai
-    assert sorted(d.isoformat() for d in pipeline.window_local_days(w, config)) == ["2026-11-01", "2026-11-02"]
+    assert sorted(d.isoformat() for d in w.local_days(config.tz)) == ["2026-11-01", "2026-11-02"]
     w = Window.parse("2026-10-31T16:00:00Z", "2026-11-01T16:00:00Z")  # exactly one local day
-    assert [d.isoformat() for d in pipeline.window_local_days(w, config)] == ["2026-11-01"]
+    assert [d.isoformat() for d in w.local_days(config.tz)] == ["2026-11-01"]
 
 
 def test_spam_patterns_combine_into_one_equivalent_scan():
     import re
 
-    from listening.pipeline import combined_patterns
+    from listening.mentions.match import combined_patterns
 
     pats = (re.compile("改串号"), re.compile(r"(?i)联系\s*qq"), re.compile(r"(?i)有意私\s*v"), re.compile(r"^加\d+$"))
     (one,) = combined_patterns(pats)

@@ -12,9 +12,15 @@ from support.mail import smtp_server
 from support.warehouse import HOUR
 from support.weibo import mblog, raw, search_page
 
-from listening import pipeline, tasks
 from listening import warehouse as wh
+from listening.core.settings import Settings
 from listening.lake import LocalLake, raw_key
+from listening.orchestration import tasks
+from listening.orchestration.callbacks import alert_on_failure
+from listening.pipeline.load import load
+from listening.pipeline.score import score
+from listening.pipeline.transform import transform
+from listening.pipeline.validate import validate
 from listening.quality import BatchRejected, validate_batch
 
 RAW_KEY = raw_key("weibo", HOUR)
@@ -37,9 +43,9 @@ def _run_to_validate(config, lake, posts):
                "status": "complete", "errors": [], "cursor": {},
                "coverage": [{"start": "2026-11-01T00:00:00Z", "end": "2026-11-01T01:00:00Z", "status": "complete",
                              "pages": 1, "items": len(posts), "detail": "", "query": "极光"}]}]
-    settings = pipeline.Settings(warehouse_url="", lake_url=str(lake.root))
-    t = pipeline.transform(config, HOUR, crawls, lake, settings)
-    s = pipeline.score(config, HOUR, t["key"], lake)
+    settings = Settings(warehouse_url="", lake_url=str(lake.root))
+    t = transform(config, HOUR, crawls, lake, settings)
+    s = score(config, HOUR, t["key"], lake)
     return crawls, t, s
 
 
@@ -87,9 +93,9 @@ def _with_feed(config, lake, posts):
                "status": "complete", "errors": [], "cursor": {},
                "coverage": [{"start": "2026-11-01T00:00:00Z", "end": "2026-11-01T01:00:00Z", "status": "complete",
                              "pages": 1, "items": 1, "detail": "", "query": ""}]}]
-    settings = pipeline.Settings(warehouse_url="", lake_url=str(lake.root))
-    t = pipeline.transform(config, HOUR, crawls, lake, settings)
-    return crawls, t, pipeline.score(config, HOUR, t["key"], lake)
+    settings = Settings(warehouse_url="", lake_url=str(lake.root))
+    t = transform(config, HOUR, crawls, lake, settings)
+    return crawls, t, score(config, HOUR, t["key"], lake)
 
 
 def test_drifted_raw_schema_is_stopped_quarantined_and_alerted(config, engine, tmp_path, monkeypatch, smtp):
@@ -98,8 +104,8 @@ def test_drifted_raw_schema_is_stopped_quarantined_and_alerted(config, engine, t
     monkeypatch.setenv("LISTENING_WAREHOUSE_URL", engine.url.render_as_string(hide_password=False))
     # a few good posts were loaded before the site changed its JSON
     crawls, t, s = _run_to_validate(config, lake, _posts(3))
-    v = pipeline.validate(config, HOUR, s["key"], lake)
-    pipeline.load(config, HOUR, crawls, t, v, lake, engine)
+    v = validate(config, HOUR, s["key"], lake)
+    load(config, HOUR, crawls, t, v, lake, engine)
     # now every post has attitudes_count as an object: the parser can only note a problem and count zero
     # likes -- numbers quietly wrong without the gate. The feed of the same interval is fine.
     crawls, t, s = _with_feed(config, lake, _posts(20, drift=lambda i: True))
@@ -128,7 +134,7 @@ def test_drifted_raw_schema_is_stopped_quarantined_and_alerted(config, engine, t
     assert "attitudes_count" in q[0].reason and json.loads(q[0].record)["item"]["attitudes_count"] == {"count": 0}
     assert lake.exists(f"docs/gx/{HOUR.key}/raw/index.html")
     # the gate task fails; its on_failure_callback mails the on-call list
-    sent = tasks.alert_on_failure(_context(info.value, task_id="quality_gate"))
+    sent = alert_on_failure(_context(info.value, task_id="quality_gate"))
     assert sent["sent"] and sent["recipients"] == ["oncall@example.com", "data@example.com"]
     assert len(smtp.messages) == 1
     env = smtp.messages[0]
@@ -149,9 +155,9 @@ def test_drifted_raw_schema_is_stopped_quarantined_and_alerted(config, engine, t
 def test_a_few_bad_raw_items_are_quarantined_and_the_rest_loads(config, engine, tmp_path):
     lake = LocalLake(tmp_path / "lake")
     crawls, t, s = _run_to_validate(config, lake, _posts(40, drift=lambda i: i == 7))
-    v = pipeline.validate(config, HOUR, s["key"], lake)
+    v = validate(config, HOUR, s["key"], lake)
     assert v["valid"] == 39 and v["raw_quarantined"] == 1
-    res = pipeline.load(config, HOUR, crawls, t, v, lake, engine)
+    res = load(config, HOUR, crawls, t, v, lake, engine)
     assert res["loaded"] == 39 and res["quarantined"] == 1
     with engine.connect() as c:
         q = c.execute(select(wh.etl_quarantine)).one()
@@ -184,7 +190,7 @@ def test_staged_schema_drift_rejects_the_batch():
 def test_alert_without_smtp_is_written_to_the_reports_folder(tmp_path, monkeypatch):
     monkeypatch.delenv("AIRFLOW_CONN_LISTENING_SMTP", raising=False)
     monkeypatch.setenv("LISTENING_REPORTS_DIR", str(tmp_path / "reports"))
-    res = tasks.alert_on_failure(_context(RuntimeError("warehouse unreachable"), task_id="load"))
+    res = alert_on_failure(_context(RuntimeError("warehouse unreachable"), task_id="load"))
     assert res is not None and not res["sent"]
     files = list((tmp_path / "reports" / "alerts").glob("alert-*.eml"))
     assert len(files) == 1
@@ -196,8 +202,8 @@ def test_the_alert_callback_never_raises(monkeypatch):
     def boom(*a, **k):
         raise OSError("disk full")
 
-    monkeypatch.setattr("listening.quality.send_alert", boom)
-    assert tasks.alert_on_failure(_context(RuntimeError("x"))) is None
+    monkeypatch.setattr("listening.orchestration.callbacks.send_alert", boom)
+    assert alert_on_failure(_context(RuntimeError("x"))) is None
 
 
 def _comment_page(n: int, bad=lambda i: False) -> dict:

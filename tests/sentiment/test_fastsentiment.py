@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from listening.fastsentiment import FastSentiment, default_cache_dir, snownlp_sentiment
+from listening.sentiment.fast import FastSentiment, default_cache_dir, snownlp_sentiment
 
 SNOW_DIR = Path(importlib.util.find_spec("snownlp").origin).parent
 RE_ZH = re.compile("[\u4e00-\u9fa5]")
@@ -438,13 +438,13 @@ def test_model_version(fast):
 def test_stopwords_read_like_snownlp():
     from snownlp import normal
 
-    from listening.fastsentiment import _read_stopwords
+    from listening.sentiment.fast import _read_stopwords
 
     assert _read_stopwords(SNOW_DIR / "normal" / "stopwords.txt") == normal.stop
 
 
 def test_worker_without_fork_rebuilds_from_disk_cache(fast):
-    import listening.fastsentiment as fs
+    import listening.sentiment.fast as fs
 
     texts = generate(50, seed=15, lo=1, hi=40)
     fs._pool_init(("not", "the", "parent"), fast._args)  # what a spawned worker does

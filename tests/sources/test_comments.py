@@ -8,10 +8,12 @@ from zoneinfo import ZoneInfo
 
 from support.clock import Sleeps
 
-from listening import pipeline
 from listening.config import Source
+from listening.core.model import Window
+from listening.core.settings import Settings
 from listening.lake import LocalLake
-from listening.model import Window
+from listening.mentions.match import process_mentions
+from listening.pipeline.crawl import crawl
 from listening.sources.http import HttpClient
 from listening.sources.weibo_comments import Comment, WeiboComments
 
@@ -55,7 +57,7 @@ def test_comments_match_brands_through_their_post(config, demo):
     sid = busiest(demo, owned="极光客服")
     conn = comments_conn(config, demo, status_ids=[sid])
     mentions = conn.parse(conn.fetch(SPIKE).records).mentions
-    kept, stats = pipeline.process_mentions(config, mentions, Window(datetime(2026, 11, 1, tzinfo=SH),
+    kept, stats = process_mentions(config, mentions, Window(datetime(2026, 11, 1, tzinfo=SH),
                                                                      datetime(2026, 11, 20, tzinfo=SH)),
                                             windowed=conn.windowed)
     assert stats["unmatched"] == 0 and all("aurora" in c.brands for c in kept)
@@ -121,10 +123,10 @@ def test_faults_and_caps(config, demo):
 
 def test_posts_come_from_the_search_source_in_the_lake(config, demo, tmp_path):
     lake = LocalLake(tmp_path / "lake")
-    settings = pipeline.Settings(warehouse_url="", lake_url=str(lake.root), base_url_override={"weibo": demo.base_url})
+    settings = Settings(warehouse_url="", lake_url=str(lake.root), base_url_override={"weibo": demo.base_url})
     hour = Window(datetime(2026, 11, 10, 21, tzinfo=SH), datetime(2026, 11, 10, 22, tzinfo=SH))
-    crawl = pipeline.crawl(config, "weibo", hour, lake, settings)
-    assert crawl["status"] == "complete"
+    summary = crawl(config, "weibo", hour, lake, settings)
+    assert summary["status"] == "complete"
     conn = comments_conn(config, demo, lake=lake, posts_from="weibo", lookback_hours=1, min_comments=1,
                          max_posts=3)
     res = conn.fetch(hour)

@@ -11,9 +11,9 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
+from listening.config.query import QuerySyntaxError, parse_query
+from listening.core.fields import FieldError, parse_count, parse_weibo_time
 from listening.demo.server import relative_time
-from listening.fields import FieldError, parse_count, parse_weibo_time
-from listening.query import QuerySyntaxError, parse_query
 from listening.sources.weibo import lenient_count, resolve_time, time_range
 
 SH = ZoneInfo("Asia/Shanghai")

@@ -7,10 +7,11 @@ from zoneinfo import ZoneInfo
 
 from support.clock import Sleeps
 
-from listening import pipeline
 from listening.config import Source
+from listening.core.model import Window
+from listening.core.settings import Settings
 from listening.lake import LocalLake
-from listening.model import Window
+from listening.pipeline.crawl import crawl
 from listening.sources.http import HttpClient
 from listening.sources.rss import RssFeed
 
@@ -42,11 +43,11 @@ def test_a_feed_that_no_longer_reaches_back_is_partial(config, demo):
 
 def test_conditional_get_reuses_the_previous_body(config, demo, tmp_path):
     lake = LocalLake(tmp_path / "lake")
-    settings = pipeline.Settings(warehouse_url="", lake_url=str(lake.root), base_url_override={"technews": demo.base_url})
-    first = pipeline.crawl(config, "technews", DAY, lake, settings)
+    settings = Settings(warehouse_url="", lake_url=str(lake.root), base_url_override={"technews": demo.base_url})
+    first = crawl(config, "technews", DAY, lake, settings)
     assert first["cursor"]["etag"] and first["cursor"]["body_key"] == first["raw_key"]
     n = len(demo.requests)
-    second = pipeline.crawl(config, "technews", NEXT, lake, settings, cursor=first["cursor"])
+    second = crawl(config, "technews", NEXT, lake, settings, cursor=first["cursor"])
     assert [s for _m, p, s in demo.requests[n:] if p.startswith("/rss/")] == [304]
     assert "304 Not Modified" in second["coverage"][0]["detail"]
     conn = feed(config, demo, lake=lake)
@@ -55,7 +56,7 @@ def test_conditional_get_reuses_the_previous_body(config, demo, tmp_path):
     assert {m.native_id for m in again.mentions} == {m.native_id for m in before.mentions}
     # a re-run of an earlier interval (a backfill) fetches unconditionally
     n = len(demo.requests)
-    pipeline.crawl(config, "technews", DAY, lake, settings, cursor=second["cursor"])
+    crawl(config, "technews", DAY, lake, settings, cursor=second["cursor"])
     assert [s for _m, p, s in demo.requests[n:] if p.startswith("/rss/")] == [200]
 
 

@@ -15,10 +15,12 @@ from zoneinfo import ZoneInfo
 import pytest
 from support.paths import FIXTURES
 
-from listening import pipeline
 from listening.config import ConfigError, parse_config
+from listening.core.model import Window
+from listening.core.settings import Settings
 from listening.lake import LocalLake, open_lake, raw_key
-from listening.model import Window
+from listening.mentions.match import process_mentions
+from listening.pipeline.crawl import crawl
 from listening.sources.vendor import VendorDrop
 
 SH = ZoneInfo("Asia/Shanghai")
@@ -56,8 +58,8 @@ def lake(tmp_path):
     return LocalLake(tmp_path / "lake")
 
 
-def settings(lake) -> pipeline.Settings:
-    return pipeline.Settings(warehouse_url="", lake_url=lake.url)
+def settings(lake) -> Settings:
+    return Settings(warehouse_url="", lake_url=lake.url)
 
 
 def parse(config, sid, lake, key):
@@ -67,7 +69,7 @@ def parse(config, sid, lake, key):
 
 def test_csv_mapping_malformed_rows_and_coverage(lake):
     config = config_for()
-    summary = pipeline.crawl(config, "acme", DAY, lake, settings(lake))
+    summary = crawl(config, "acme", DAY, lake, settings(lake))
     assert summary["raw_key"] == raw_key("acme", DAY) and summary["fetched"] == 1
     [cov] = summary["coverage"]
     assert cov["query"] == "vendor/acme/2025-03-11/posts.csv" and cov["status"] == "partial"
@@ -90,13 +92,13 @@ def test_csv_mapping_malformed_rows_and_coverage(lake):
     for line in (5, 6, 7):
         assert f"file vendor/acme/2025-03-11/posts.csv line {line}:" in problems
     # the pipeline keeps what was published in the window and matches brands
-    kept, stats = pipeline.process_mentions(config, result.mentions, DAY, windowed=False)
+    kept, stats = process_mentions(config, result.mentions, DAY, windowed=False)
     assert stats["out_of_window"] == 1 and {m.native_id for m in kept} == {"v-001", "v-002", "v-006"}
 
 
 def test_jsonl_gz_dotted_columns_epoch_ms(lake):
     config = config_for()
-    summary = pipeline.crawl(config, "beta", DAY, lake, settings(lake))
+    summary = crawl(config, "beta", DAY, lake, settings(lake))
     [cov] = summary["coverage"]  # README.txt is not a data file
     assert cov["query"] == "vendor/beta/drop-20250311.jsonl.gz" and cov["status"] == "partial"
     assert "line 2: invalid JSON" in cov["detail"] and "line 3: not a JSON object" in cov["detail"]
@@ -112,11 +114,11 @@ def test_jsonl_gz_dotted_columns_epoch_ms(lake):
 
 def test_index_skips_unchanged_files_without_rows_in_the_window(lake):
     config = config_for()
-    first = pipeline.crawl(config, "acme", DAY, lake, settings(lake))
+    first = crawl(config, "acme", DAY, lake, settings(lake))
     entry = first["cursor"]["files"]["vendor/acme/2025-03-11/posts.csv"]
     assert entry["min"] == "2025-03-10T04:00:00Z" and entry["max"] == "2025-03-11T15:30:00Z" and entry["bad"] == 3
     later = Window(datetime(2025, 3, 20, tzinfo=SH), datetime(2025, 3, 21, tzinfo=SH))
-    second = pipeline.crawl(config, "acme", later, lake, settings(lake), cursor=first["cursor"])
+    second = crawl(config, "acme", later, lake, settings(lake), cursor=first["cursor"])
     assert second["fetched"] == 0
     assert [c["query"] for c in second["coverage"]] == ["(file index)"]
     assert "1 unchanged file(s)" in second["coverage"][0]["detail"]
@@ -125,16 +127,16 @@ def test_index_skips_unchanged_files_without_rows_in_the_window(lake):
     p = lake.root / "vendor/acme/2025-03-11/posts.csv"
     p.write_bytes(p.read_bytes() + "v-008,新的一行 青禾,2025/03/20 10:00,https://vendor.example/p/8,u8,小郑,1,1,1\r\n"
                   .encode("gbk"))
-    third = pipeline.crawl(config, "acme", later, lake, settings(lake), cursor=second["cursor"])
+    third = crawl(config, "acme", later, lake, settings(lake), cursor=second["cursor"])
     assert third["fetched"] == 1 and "1 published in the window" in third["coverage"][0]["detail"]
 
 
 def test_rerun_overwrites_its_own_raw_object_only(lake):
     config = config_for()
-    a = pipeline.crawl(config, "acme", DAY, lake, settings(lake))
-    b = pipeline.crawl(config, "beta", DAY, lake, settings(lake))
+    a = crawl(config, "acme", DAY, lake, settings(lake))
+    b = crawl(config, "beta", DAY, lake, settings(lake))
     before = lake.get(b["raw_key"])
-    again = pipeline.crawl(config, "acme", DAY, lake, settings(lake))
+    again = crawl(config, "acme", DAY, lake, settings(lake))
     assert again["raw_key"] == a["raw_key"] and lake.get(b["raw_key"]) == before
     assert lake.list("raw/") == sorted([a["raw_key"], b["raw_key"]])
 
@@ -142,9 +144,9 @@ def test_rerun_overwrites_its_own_raw_object_only(lake):
 def test_a_missing_prefix_and_a_local_folder(tmp_path):
     config = config_for(acme=str(FIX / "vendor" / "acme"), beta="vendor/none/")
     lake = LocalLake(tmp_path / "lake")
-    s = pipeline.crawl(config, "acme", DAY, lake, settings(lake))
+    s = crawl(config, "acme", DAY, lake, settings(lake))
     assert s["coverage"][0]["query"] == "2025-03-11/posts.csv" and s["fetched"] == 1
-    s = pipeline.crawl(config, "beta", DAY, lake, settings(lake))
+    s = crawl(config, "beta", DAY, lake, settings(lake))
     assert s["status"] == "complete" and "no files under vendor/none/" in s["coverage"][0]["detail"]
 
 
@@ -178,8 +180,8 @@ def test_s3_drops_and_s3_lake(moto_s3):
     s3.put_object(Bucket="lake", Key="listening/raw/source=other/keep.jsonl.gz", Body=b"x")
     lake = open_lake("s3://lake/listening", moto_s3)
     config = config_for(acme="s3://drops/incoming/acme/", beta="s3://drops/incoming/beta/")
-    st = pipeline.Settings(warehouse_url="", lake_url=lake.url)
-    a = pipeline.crawl(config, "acme", DAY, lake, st)
+    st = Settings(warehouse_url="", lake_url=lake.url)
+    a = crawl(config, "acme", DAY, lake, st)
     assert a["raw_key"] == "raw/source=acme/date=2025-03-10/hour=16/20250310T1600Z_20250311T1600Z.jsonl.gz"
     key = "incoming/acme/2025-03-11/posts.csv"
     assert a["coverage"][0]["query"] == key and a["coverage"][0]["status"] == "partial"
@@ -189,10 +191,10 @@ def test_s3_drops_and_s3_lake(moto_s3):
     assert raw[0]["url"] == "s3://drops/" + key
     m = parse(config, "acme", lake, a["raw_key"]).mentions
     assert {x.native_id for x in m} == {"v-001", "v-002", "v-006", "v-007"}
-    b = pipeline.crawl(config, "beta", DAY, lake, st)
+    b = crawl(config, "beta", DAY, lake, st)
     assert b["status"] == "partial" and b["fetched"] == 1
     # a re-run overwrites its own object and nothing else
-    again = pipeline.crawl(config, "acme", DAY, lake, st)
+    again = crawl(config, "acme", DAY, lake, st)
     assert again["raw_key"] == a["raw_key"]
     keys = sorted(o["Key"] for o in s3.list_objects_v2(Bucket="lake")["Contents"])
     assert keys == sorted(["listening/raw/source=other/keep.jsonl.gz", "listening/" + a["raw_key"],

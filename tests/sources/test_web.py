@@ -14,7 +14,7 @@ from support.net import StaticServer
 from support.paths import FIXTURES, ROOT
 
 from listening.config import Source
-from listening.model import Window
+from listening.core.model import Window
 from listening.sources.http import HttpClient
 from listening.sources.web import WebPages
 from listening.sources.webtext import clean_artefacts, decode_html, extract_article, parse_time

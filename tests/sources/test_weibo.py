@@ -10,9 +10,9 @@ import httpx
 from support.clock import Sleeps
 
 from listening.config import Source
+from listening.core.fields import parse_weibo_time as fields_time
+from listening.core.model import Window, iso
 from listening.demo.server import DemoServer, parse_timescope, parse_weibo_time
-from listening.fields import parse_weibo_time as fields_time
-from listening.model import Window, iso
 from listening.sources.http import HttpClient
 from listening.sources.weibo import WeiboSearch, resolve_time, time_range
 

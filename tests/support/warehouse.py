@@ -1,6 +1,6 @@
 """Validated fact rows and the load task on them: the helpers of the warehouse, marts, sales and gate tests.
 
-``mention`` builds a row exactly as pipeline.validate writes it; ``load_rows`` stages rows in a lake and
+``mention`` builds a row exactly as validate writes it; ``load_rows`` stages rows in a lake and
 loads them like the load task does.  HOUR and DAY are the usual intervals.
 """
 
@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from listening import loader, pipeline
+from listening.core.model import Mention, Window
 from listening.lake import staged_key
-from listening.model import Mention, Window
+from listening.pipeline.load import load
+from listening.warehouse.load import fact_row
 
 HOUR = Window.parse("2026-11-01T00:00:00Z", "2026-11-01T01:00:00Z")  # 08:00-09:00 in Shanghai
 DAY = Window.parse("2026-10-31T16:00:00Z", "2026-11-01T16:00:00Z")  # the local day 2026-11-01
@@ -19,7 +20,7 @@ DAY = Window.parse("2026-10-31T16:00:00Z", "2026-11-01T16:00:00Z")  # the local 
 def mention(config, window, nid: str, at: datetime, brands: dict[str, list[str]], *, author: str | None = "a1",
             followers: int = 1000, label: str = "neutral", sentiment: float | None = 0.5, spam: bool = False,
             source: str = "weibo", text_: str = "极光X5 不错", likes: int = 0, author_name: str | None = None) -> dict:
-    """A validated row, exactly as pipeline.validate writes it (pipeline.fact_row)."""
+    """A validated row, exactly as validate writes it (fact_row)."""
     m = Mention(source=source, native_id=nid, url=f"https://example.com/{nid}", text=text_,
                 published_at=at.astimezone(UTC), author_id=author, author_name=author_name or author,
                 author_followers=followers, likes=likes)
@@ -33,7 +34,7 @@ def mention(config, window, nid: str, at: datetime, brands: dict[str, list[str]]
     m.label = label
     m.model_version = "test"
     m.raw_ref = f"raw/source={source}/x.jsonl.gz"
-    return pipeline.fact_row(m, config, window)
+    return fact_row(m, config, window)
 
 
 def crawl(source: str = "weibo", status: str = "complete") -> dict:
@@ -55,6 +56,6 @@ def load_rows(config, engine, lake, window, rows, *, quarantined=(), dropped=(),
         per_source[r["source_id"]] = per_source.get(r["source_id"], 0) + 1
     validated = {"key": vkey, "quarantine_key": qkey, "valid_per_source": per_source} if status == "loaded" else None
     transformed = {"dropped_key": dkey, "per_source": {s: {"parsed": per_source.get(s, 0)} for s in sources}}
-    return loader.load(config, window, [crawl(s) for s in sources], transformed, validated, lake, engine,
+    return load(config, window, [crawl(s) for s in sources], transformed, validated, lake, engine,
                        status=status, reconcile=reconcile)
 

@@ -15,9 +15,9 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from listening import alerts
 from listening import warehouse as wh
-from listening.model import Window
+from listening.core.model import Window
+from listening.delivery import alerts
 
 SH = ZoneInfo("Asia/Shanghai")
 _TEMPLATE: dict[str, Path] = {}

@@ -7,8 +7,9 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from sqlalchemy import Column, DateTime, Float, Integer, MetaData, String, Table, select
 
-from listening import hotterms
 from listening import warehouse as wh
+from listening.core.model import date_key
+from listening.warehouse import hotterms
 
 
 def _hot_table(engine):
@@ -34,7 +35,7 @@ def _facts(engine, posts):
         facts.append({
             "mention_id": mid, "source_id": "weibo", "native_id": str(i), "url": f"https://x/{i}", "title": None,
             "text": text, "clean_text": text, "published_at": datetime(d.year, d.month, d.day, 4, tzinfo=UTC),
-            "date_key": hotterms.date_to_key(d), "hour_local": 12, "author_key": None, "reposts": 0, "comments": 0,
+            "date_key": date_key(d), "hour_local": 12, "author_key": None, "reposts": 0, "comments": 0,
             "likes": 0, "engagement": 0, "reach": 0, "is_repost": False, "retweet_of": None, "is_spam": spam,
             "truncated": False, "content_hash": str(i), "story_id": mid, "sentiment": 0.5,
             "sentiment_label": "neutral", "model_version": "m", "interval_key": "k", "raw_ref": None,

@@ -1,4 +1,4 @@
-"""The load path (listening.loader): idempotent merges per dialect, overlapping intervals, retries,
+"""The load path (listening.warehouse.load): idempotent merges per dialect, overlapping intervals, retries,
 a load killed half-way, the reconciliation gate, interactions.
 
 The row and load helpers (``mention``, ``load_rows``) are in support/warehouse.py, the ``engine`` and
@@ -20,11 +20,11 @@ from sqlalchemy import func, select, text
 from support.paths import ROOT, TESTS
 from support.warehouse import DAY, HOUR, load_rows, mention
 
-from listening import loader
 from listening import warehouse as wh
+from listening.core.model import Window
 from listening.lake import LocalLake
-from listening.model import Window
 from listening.quality import BatchRejected
+from listening.warehouse import load as loader
 
 
 # ---- helpers ---------------------------------------------------------------------------------------------
@@ -280,8 +280,8 @@ def test_fast_bind_processors_match_sqlalchemys(tmp_path):
     """The loader's fast DateTime / Boolean binding on SQLite writes exactly what SQLAlchemy would."""
     from datetime import UTC, date, datetime, timedelta, timezone
 
-    from listening import loader
     from listening import warehouse as wh
+    from listening.warehouse import load as loader
 
     engine = wh.get_engine(f"sqlite:///{tmp_path / 'f.db'}")
     with engine.connect() as conn:

@@ -8,8 +8,9 @@ import pytest
 from sqlalchemy import select
 from support.warehouse import DAY, load_rows, mention
 
-from listening import loader, sales
+from listening import sales
 from listening import warehouse as wh
+from listening.warehouse import load as loader
 
 T0 = datetime(2026, 11, 1, 2, 0, tzinfo=UTC)  # 10:00 local, day 2026-11-01
 
