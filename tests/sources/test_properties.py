@@ -148,7 +148,9 @@ texts = st.lists(st.sampled_from(WORDS + FILL), max_size=12).map("".join)
 def test_query_matches_like_the_reference(node, text):
     q = parse_query(render(node))
     got = q.match(text)
-    assert (got is not None) == reference(node, text), (render(node), text)
+    # queries match the documented match form: whitespace runs count as one space
+    # (hypothesis found '极光 NEAR/3 星辰' on '极光蓝山  星辰', where the raw gap is 4 and the squeezed one 3)
+    assert (got is not None) == reference(node, " ".join(text.split())), (render(node), text)
     if got is not None:
         positive = set(q.positive_terms())
         assert set(got) <= positive and all(spans(text, t) for t in got)

@@ -135,7 +135,7 @@ def test_reconciliation_failure_rolls_the_load_back(config, engine, lake, monkey
         out[0]["warehouse_loaded"] += 1  # as if a row had been counted twice
         return out
 
-    monkeypatch.setattr(loader, "reconcile_rows", lying)
+    monkeypatch.setattr("listening.pipeline.load.reconcile_rows", lying)  # where the load step calls it
     more = rows + [mention(config, HOUR, "2", _t(0, 6), {"aurora": ["极光"]})]
     with pytest.raises(BatchRejected, match="does not reconcile"):
         load_rows(config, engine, lake, HOUR, more)

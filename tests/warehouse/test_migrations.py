@@ -106,7 +106,7 @@ def test_concurrent_upgrades_do_not_collide(pg_url):
 
 
 def test_alembic_command_line_uses_the_same_migrations(tmp_path):
-    alembic = [sys.executable, "-m", "alembic", "-c", str(wh.MIGRATIONS_DIR.parents[2] / "alembic.ini")]
+    alembic = [sys.executable, "-m", "alembic", "-c", str(ROOT / "alembic.ini")]
     url = f"sqlite:///{tmp_path / 'a.db'}"
     res = subprocess.run(alembic + ["-x", f"url={url}", "upgrade", "head"], capture_output=True, text=True,
                          timeout=120)
