@@ -113,3 +113,19 @@ def test_no_test_module_imports_another():
             offenders += [f"{p.relative_to(ROOT)}: {m}" for m in mods if m.split(".")[-1].startswith("test_")
                           or m.split(".")[0] in ("conftest", "weibo_fixtures")]
     assert offenders == []
+
+
+def test_readme_and_architecture_doc_follow_the_tree():
+    top = sorted(p.name if p.is_dir() else p.stem for p in PACKAGE.iterdir()
+                 if (p.is_dir() and (p / "__init__.py").exists()) or (p.suffix == ".py" and p.stem != "__init__"))
+    assert sorted(top) == sorted(LAYERS)
+    arch = (ROOT / "docs" / "architecture.md").read_text(encoding="utf-8")
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    layout = readme.split("## Layout", 1)[1].split("\n## ", 1)[0]
+    for name in top:
+        entry = f"{name}/" if (PACKAGE / name).is_dir() else f"{name}.py"
+        assert f"`{entry}`" in arch or f"`{name}`" in arch, f"docs/architecture.md does not describe {entry}"
+        assert entry in layout, f"README's layout does not list {entry}"
+    for sub in sorted(p for p in PACKAGE.rglob("*.py") if p.parent != PACKAGE and p.name != "__init__.py"
+                      and "migrations" not in p.parts and "demo" not in p.parts):
+        assert sub.stem in arch or sub.stem in layout, f"{sub.relative_to(ROOT)} is in neither document"

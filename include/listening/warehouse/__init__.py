@@ -51,7 +51,7 @@ from listening.warehouse.marts import (
     sql_dir,
     table_counts,
 )
-from listening.warehouse.schema import *  # noqa: F403 - every table, metadata, FACT_COLUMNS, BI_TABLE_PREFIXES
+from listening.warehouse.schema import *  # noqa: F403 - every table (schema.__all__)
 from listening.warehouse.schema import BI_TABLE_PREFIXES, FACT_COLUMNS, metadata
 
 __all__ = [  # noqa: RUF022 - grouped by module

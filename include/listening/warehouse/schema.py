@@ -424,3 +424,5 @@ mart_brand_kpi = Table(
 FACT_COLUMNS = [c.name for c in fct_mention.columns]
 #: what a BI role may read (``grant_readonly``): dimensions, facts and marts, never the audit tables
 BI_TABLE_PREFIXES = ("dim_", "fct_", "bridge_", "mart_")
+
+__all__ = ["BI_TABLE_PREFIXES", "FACT_COLUMNS", "metadata", *sorted(metadata.tables)]
