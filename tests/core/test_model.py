@@ -31,3 +31,26 @@ def test_window_key_round_trip_and_day_bounds():
     assert Window.from_key(w.key) == w
     lo, hi = local_day_bounds(date(2026, 3, 29), ZoneInfo("Europe/Berlin"))  # a 23-hour day
     assert hi - lo == timedelta(hours=23)
+
+
+def test_scheduler_intervals_become_stdlib_utc_on_a_shanghai_host(monkeypatch):
+    """The scheduler's pendulum data intervals: plain UTC datetimes at the task boundary, so window
+    arithmetic keeps its zone and local days do not depend on the host's time zone."""
+    import time
+
+    from listening.orchestration.context import report_day, window_from
+
+    monkeypatch.setenv("TZ", "Asia/Shanghai")
+    time.tzset()
+    try:
+        start = pendulum.datetime(2026, 11, 1, 15, tz="UTC")
+        w = window_from(None, start, start.add(hours=2))
+        assert type(w.start) is datetime and type(w.end) is datetime
+        assert (w.end - timedelta(hours=24)).tzinfo is not None  # pendulum would have dropped it
+        assert w.end - timedelta(hours=24) < w.start  # comparable: no naive/aware TypeError
+        assert w.local_days(ZoneInfo("Asia/Shanghai")) == {date(2026, 11, 1), date(2026, 11, 2)}
+        assert report_day(None, pendulum.datetime(2026, 11, 2, 1, tz="UTC"), ZoneInfo("Asia/Shanghai")) \
+            == date(2026, 11, 1)
+    finally:
+        monkeypatch.delenv("TZ")
+        time.tzset()

@@ -13,10 +13,16 @@ from typing import Any
 
 
 def utc(dt: datetime) -> datetime:
-    """Aware UTC datetime (naive input is taken as UTC)."""
-    if dt.tzinfo is None:
-        return dt.replace(tzinfo=UTC)
-    return dt.astimezone(UTC)
+    """An aware UTC stdlib ``datetime`` (naive input is taken as UTC).
+
+    Subclasses become plain datetimes: the scheduler passes data intervals as pendulum DateTimes,
+    and pendulum drops the zone on ``- timedelta`` when it is stdlib UTC, so a window computed from
+    one would turn naive (and compare with aware values, or convert via the host's zone, wrongly).
+    """
+    dt = dt.replace(tzinfo=UTC) if dt.tzinfo is None else dt.astimezone(UTC)
+    if type(dt) is not datetime:
+        dt = datetime(dt.year, dt.month, dt.day, dt.hour, dt.minute, dt.second, dt.microsecond, tzinfo=UTC)
+    return dt
 
 
 def iso(dt: datetime) -> str:
