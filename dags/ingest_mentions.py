@@ -8,8 +8,9 @@ score sentiment (SnowNLP), validate (Great Expectations) and load the warehouse 
 transaction. Emits the `listening_mentions` asset, which triggers `build_marts`.
 
 The first task runs `listening warehouse upgrade` (Alembic migrations to head). A failed task
-(a batch stopped by a quality gate included) sends an alert email (`on_failure_callback`); a
-source whose raw records drifted is quarantined alone, the others load, then `quality_gate` fails.
+(a batch stopped by a quality gate included) sends an alert email (`on_failure_callback`). A lost
+source never ends green: one whose raw records drifted is quarantined alone, or one whose crawl
+failed is recorded as failed; the others load, then `quality_gate` fails (no retries) and alerts.
 
 The window is the run's data interval (`CronDataIntervalTimetable`), so re-runs and
 backfills are idempotent. The `window_start` / `window_end` params (ISO 8601, UTC)

@@ -78,6 +78,33 @@ def test_ingest_with_a_drifted_source_is_stopped_quarantined_and_alerted(dags, t
     assert any(k.endswith("/raw/index.html") for k in keys)
 
 
+def test_ingest_with_a_failed_source_loads_the_others_then_fails_and_alerts(dags, tmp_path, monkeypatch):
+    """A site that blocks us (HTTP 403 on the forum feed) never gives a green run: the other sources
+    load, quality_gate fails at once, and one alert names the lost source."""
+    from listening.demo.server import DemoServer
+
+    env = _env(monkeypatch, tmp_path)
+    start = datetime(2026, 11, 3, tzinfo=SH).astimezone(UTC)
+    conf = {"window_start": start.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "window_end": (start + timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%SZ")}
+    with DemoServer() as server:
+        server.add_fault("/atom/forum.xml", status=403, times=100)
+        monkeypatch.setenv("LISTENING_DEMO_URL", server.base_url)
+        dr = dags["ingest_mentions"].test(logical_date=start, run_conf=conf)
+    assert "failed" in str(dr.state)
+    states = {ti.task_id: str(ti.state) for ti in dr.get_task_instances()}
+    assert "success" in states["load"] and "failed" in states["quality_gate"]
+    with env["engine"].connect() as c:
+        batch = {r.source_id: r for r in c.execute(select(wh.etl_batch))}
+    assert batch["forum"].status == "failed" and "403" in batch["forum"].errors
+    assert batch["weibo"].status == "loaded" and batch["technews"].status == "loaded"
+    alerts = list((env["reports"] / "alerts").glob("alert-*.eml"))
+    assert len(alerts) == 1  # failed at once, no retries
+    msg = email.message_from_bytes(alerts[0].read_bytes(), policy=email.policy.default)
+    assert "ingest_mentions.quality_gate: sources failed" in msg["Subject"]
+    assert "forum" in msg.get_body(("plain",)).get_content()
+
+
 def test_load_sales_dag_imports_drops_and_builds_the_kpi_mart(dags, tmp_path, monkeypatch):
     env = _env(monkeypatch, tmp_path)
     env["lake"].put("drops/sales/2026-11-01.csv",

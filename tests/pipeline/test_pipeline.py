@@ -190,3 +190,17 @@ def test_spam_patterns_combine_into_one_equivalent_scan():
     assert combined_patterns(grouped) == grouped
     ascii_flag = (re.compile("a", re.ASCII), re.compile("b"))
     assert combined_patterns(ascii_flag) == ascii_flag
+
+
+def test_a_lost_source_never_ends_green():
+    """quality_gate fails after the others loaded when a source failed to crawl (or drifted), naming it."""
+    from listening.core.errors import BatchRejected, SourcesFailed
+    from listening.pipeline.gate import quality_gate
+
+    ok = {"interval": "k", "rejected_sources": {}, "failed_sources": {}}
+    assert quality_gate(ok)["failed_sources"] == {}
+    with pytest.raises(SourcesFailed, match=r"1 source\(s\) failed to crawl.*forum: FetchError: HTTP 403"):
+        quality_gate({**ok, "failed_sources": {"forum": "FetchError: HTTP 403"}})
+    with pytest.raises(BatchRejected, match=r"schema drift: weibo.*crawl failed: forum"):
+        quality_gate({**ok, "rejected_sources": {"weibo": "schema drift: weibo"},
+                      "failed_sources": {"forum": "timeout"}})

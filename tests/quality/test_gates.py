@@ -93,6 +93,10 @@ def _with_feed(config, lake, posts):
                "status": "complete", "errors": [], "cursor": {},
                "coverage": [{"start": "2026-11-01T00:00:00Z", "end": "2026-11-01T01:00:00Z", "status": "complete",
                              "pages": 1, "items": 1, "detail": "", "query": ""}]}]
+    # the other enabled sources crawled the interval and found nothing (a missing summary is a lost crawl)
+    crawls += [{"source": src.id, "kind": src.kind, "raw_key": None, "fetched": 0, "pages": 0, "status": "complete",
+                "errors": [], "cursor": {}, "coverage": []}
+               for src in config.enabled_sources if src.id not in ("weibo", "technews")]
     settings = Settings(warehouse_url="", lake_url=str(lake.root))
     t = transform(config, HOUR, crawls, lake, settings)
     return crawls, t, score(config, HOUR, t["key"], lake)

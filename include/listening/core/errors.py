@@ -13,46 +13,60 @@ class PipelineError(RuntimeError):
     """A pipeline step cannot run as configured (a demo source without a demo server, ...)."""
 
 
-class BatchRejected(RuntimeError):
+class FailFast(RuntimeError):
+    """A deterministic failure: retrying the task would fail the same way, so it should fail at once
+    (and its failure alert go out immediately).
+
+    The orchestration layer arranges that without this package importing Airflow: it calls
+    :func:`fail_fast_with` with Airflow's ``AirflowFailException`` when it is imported, and from then
+    on a raised ``BatchRejected`` (say) is a ``BatchRejectedUnderAirflow``, which is both.
+    """
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> FailFast:
+        if _fail_fast_base is not None and not issubclass(cls, _fail_fast_base):
+            cls = _variant(cls, _fail_fast_base)
+        return super().__new__(cls, *args, **kwargs)
+
+    def __reduce__(self) -> Any:  # pickles (Airflow may ship exceptions between processes) as the plain class
+        plain = next(c for c in type(self).__mro__ if c.__module__ == __name__ and not c.__name__.endswith("UnderAirflow"))
+        return (plain, (str(self),))
+
+
+class BatchRejected(FailFast):
     """The batch must not be loaded (schema drift, too many bad rows, counts that do not reconcile).
 
     ``outcome`` holds the row-level verdicts when there are any (a
     :class:`listening.quality.ValidationOutcome`), so the caller can still quarantine the bad
     rows of a rejected batch.
-
-    A rejected batch is deterministic, so its task should fail at once -- no retries
-    re-validating the same files -- and the failure alert should go out immediately.  The
-    orchestration layer arranges that without this package importing Airflow: it calls
-    :func:`fail_fast_with` with Airflow's ``AirflowFailException`` when it is imported, and from
-    then on a raised ``BatchRejected`` is a ``BatchRejectedUnderAirflow``, which is both.
     """
-
-    def __new__(cls, *args: Any, **kwargs: Any) -> BatchRejected:
-        if cls is BatchRejected and _fail_fast_variant is not None:
-            cls = _fail_fast_variant
-        return super().__new__(cls, *args, **kwargs)
 
     def __init__(self, message: str, outcome: Any = None):
         super().__init__(message)
         self.outcome = outcome
 
-    def __reduce__(self) -> Any:  # pickles (Airflow may ship exceptions between processes), without outcome
-        return (BatchRejected, (str(self),))
+
+class SourcesFailed(FailFast):
+    """Sources of an interval failed to crawl (the others loaded): the run must not end green."""
 
 
-_fail_fast_variant: type[BatchRejected] | None = None
+_fail_fast_base: type[BaseException] | None = None
+_variants: dict[type, type] = {}
 
 
-def fail_fast_with(base: type[BaseException]) -> type[BatchRejected]:
-    """Make every ``BatchRejected`` raised from now on also an instance of ``base`` (idempotent)."""
-    global _fail_fast_variant
-    if _fail_fast_variant is None or not issubclass(_fail_fast_variant, base):
-        _fail_fast_variant = type("BatchRejectedUnderAirflow", (BatchRejected, base),
-                                  {"__module__": __name__,
-                                   "__doc__": "A BatchRejected that Airflow does not retry."})
-    return _fail_fast_variant
+def _variant(cls: type, base: type[BaseException]) -> type:
+    got = _variants.get(cls)
+    if got is None or not issubclass(got, base):
+        got = _variants[cls] = type(f"{cls.__name__}UnderAirflow", (cls, base),
+                                    {"__module__": __name__, "__doc__": f"A {cls.__name__} that Airflow does not retry."})
+    return got
 
 
-def fail_fast_variant() -> type[BatchRejected] | None:
-    """The class a raised ``BatchRejected`` becomes, when :func:`fail_fast_with` was called."""
-    return _fail_fast_variant
+def fail_fast_with(base: type[BaseException]) -> None:
+    """Make every :class:`FailFast` raised from now on also an instance of ``base`` (idempotent)."""
+    global _fail_fast_base
+    _fail_fast_base = base
+
+
+def fail_fast_variant(cls: type[FailFast] = BatchRejected) -> type | None:
+    """The class a raised ``cls`` becomes, when :func:`fail_fast_with` was called."""
+    return _variant(cls, _fail_fast_base) if _fail_fast_base is not None else None

@@ -6,7 +6,7 @@ import logging
 from typing import Any
 
 from listening.config import load_config
-from listening.core.errors import BatchRejected
+from listening.core.errors import BatchRejected, SourcesFailed
 from listening.delivery.email import send_alert
 from listening.orchestration.connections import smtp_settings
 from listening.orchestration.recipients import alert_recipients
@@ -36,7 +36,8 @@ def alert_on_failure(context: Any) -> dict[str, Any] | None:
         params = context.get("params") or {}
         start = params.get("window_start") or context.get("data_interval_start")
         end = params.get("window_end") or context.get("data_interval_end")
-        kind = "quality gate stopped the batch" if isinstance(exc, BatchRejected) else "task failed"
+        kind = ("quality gate stopped the batch" if isinstance(exc, BatchRejected)
+                else "sources failed" if isinstance(exc, SourcesFailed) else "task failed")
         reason = f"{type(exc).__name__}: {exc}" if exc is not None else "(no exception in the context)"
         subject = f"[listening] {dag_id}.{task_id}: {kind} ({str(exc)[:120] if exc else 'failed'})"
         body = "\n".join([

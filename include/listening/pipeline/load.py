@@ -75,4 +75,6 @@ def load(config: Config, window: Window, crawls: list[dict[str, Any]], transform
             "quarantined": len(b.quarantine), "status": status, "seconds": round(secs, 3),
             "reconciled": results, "interactions": inter.get("interactions", 0),
             "rejected_sources": b.rejected,
+            "failed_sources": {c["source"]: "; ".join(map(str, c.get("errors") or []))[:500] or "crawl failed"
+                               for c in crawls if c.get("status") == "failed"},
             "owned_replies": inter.get("replies", 0), "dates": sorted(dates)}
