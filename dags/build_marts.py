@@ -9,12 +9,12 @@ first). A manual run rebuilds every day. A failure sends an alert email.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from airflow.sdk import dag, get_current_context, task
 
 from listening.orchestration.assets import MENTIONS
-from listening.orchestration.callbacks import alert_on_failure
+from listening.orchestration.defaults import dag_defaults
 
 
 @dag(
@@ -23,8 +23,7 @@ from listening.orchestration.callbacks import alert_on_failure
     catchup=False,
     max_active_runs=1,
     tags=["listening", "marts"],
-    default_args={"owner": "data-eng", "retries": 2, "retry_delay": timedelta(minutes=1),
-                  "on_failure_callback": alert_on_failure},
+    default_args=dag_defaults(),
     doc_md=__doc__,
 )
 def build_marts():

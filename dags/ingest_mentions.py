@@ -19,14 +19,14 @@ override it for wide manual runs, such as the demo drive of `make run`.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from airflow.sdk import CronDataIntervalTimetable, Param, dag, get_current_context, task
 
 from listening.config import crawl_group_key, crawl_groups  # brands.yaml: the crawl tasks follow its pools
 from listening.orchestration.assets import MENTIONS
-from listening.orchestration.callbacks import alert_on_failure
 from listening.orchestration.context import window_from
+from listening.orchestration.defaults import CRAWL_TIMEOUT, dag_defaults, ingest_cron
 
 GROUPS = crawl_groups()
 
@@ -37,13 +37,12 @@ def _window():
 
 
 @dag(
-    schedule=CronDataIntervalTimetable("0 * * * *", timezone="UTC"),
+    schedule=CronDataIntervalTimetable(ingest_cron(), timezone="UTC"),  # LISTENING_INGEST_EVERY_MINUTES
     start_date=datetime(2026, 10, 1, tzinfo=UTC),
     catchup=False,
     max_active_runs=1,
     tags=["listening", "ingest"],
-    default_args={"owner": "data-eng", "retries": 2, "retry_delay": timedelta(minutes=2),
-                  "on_failure_callback": alert_on_failure},
+    default_args=dag_defaults(),
     params={
         "window_start": Param(None, type=["null", "string"], description="override: window start, ISO UTC"),
         "window_end": Param(None, type=["null", "string"], description="override: window end, ISO UTC"),
@@ -63,7 +62,7 @@ def ingest_mentions():
 
         return plan_crawl_groups(GROUPS)[crawl_group_key(stage, pool)]
 
-    @task(max_active_tis_per_dagrun=2)
+    @task(max_active_tis_per_dagrun=2, execution_timeout=CRAWL_TIMEOUT)
     def crawl(source_id: str) -> dict:
         from listening.orchestration.tasks import crawl_source
 

@@ -13,12 +13,12 @@ bad rows is rejected and the task fails with an alert email.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from airflow.sdk import CronDataIntervalTimetable, dag, get_current_context, task
 
-from listening.orchestration.callbacks import alert_on_failure
 from listening.orchestration.context import window_from
+from listening.orchestration.defaults import dag_defaults
 
 
 @dag(
@@ -27,8 +27,7 @@ from listening.orchestration.context import window_from
     catchup=False,
     max_active_runs=1,
     tags=["listening", "sales"],
-    default_args={"owner": "data-eng", "retries": 2, "retry_delay": timedelta(minutes=5),
-                  "on_failure_callback": alert_on_failure},
+    default_args=dag_defaults(),
     doc_md=__doc__,
 )
 def load_sales():

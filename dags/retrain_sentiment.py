@@ -12,11 +12,11 @@ beats the active model's by more than `min_gain`. The registry is `data/models/r
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from airflow.sdk import Param, dag, get_current_context, task
 
-from listening.orchestration.callbacks import alert_on_failure
+from listening.orchestration.defaults import dag_defaults
 
 
 @dag(
@@ -25,8 +25,7 @@ from listening.orchestration.callbacks import alert_on_failure
     catchup=False,
     max_active_runs=1,
     tags=["listening", "sentiment", "ml"],
-    default_args={"owner": "data-eng", "retries": 2, "retry_delay": timedelta(minutes=2),
-                  "on_failure_callback": alert_on_failure},
+    default_args=dag_defaults(),
     params={
         "corpus": Param(None, type=["null", "string"], description="extra labelled corpus file (jsonl or csv)"),
         "feedback_weight": Param(3, type="integer", minimum=1, description="repeat each correction this often"),

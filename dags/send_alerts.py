@@ -15,12 +15,12 @@ or the `window_start` / `window_end` params (ISO 8601, UTC).
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from airflow.sdk import Param, dag, get_current_context, task
 
 from listening.orchestration.assets import MENTIONS
-from listening.orchestration.callbacks import alert_on_failure
+from listening.orchestration.defaults import dag_defaults
 
 
 @dag(
@@ -29,8 +29,7 @@ from listening.orchestration.callbacks import alert_on_failure
     catchup=False,
     max_active_runs=1,
     tags=["listening", "alerts"],
-    default_args={"owner": "data-eng", "retries": 2, "retry_delay": timedelta(minutes=1),
-                  "on_failure_callback": alert_on_failure},
+    default_args=dag_defaults(),
     params={
         "window_start": Param(None, type=["null", "string"], description="override: first hour, ISO UTC"),
         "window_end": Param(None, type=["null", "string"], description="override: end, ISO UTC"),

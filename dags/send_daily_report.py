@@ -14,14 +14,14 @@ as `.png` beside it) and `.txt`. The `report_date` param picks another day.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from airflow.sdk import CronTriggerTimetable, Param, dag, get_current_context, task
 
 from listening.config import config_timezone
-from listening.orchestration.callbacks import alert_on_failure
 from listening.orchestration.context import report_day
+from listening.orchestration.defaults import dag_defaults
 
 LOCAL_TZ = config_timezone()  # brands.yaml `timezone:` (a cheap YAML read; the default if unreadable)
 
@@ -31,8 +31,7 @@ LOCAL_TZ = config_timezone()  # brands.yaml `timezone:` (a cheap YAML read; the 
     start_date=datetime(2026, 10, 1, tzinfo=ZoneInfo(LOCAL_TZ)),
     catchup=False,
     tags=["listening", "report"],
-    default_args={"owner": "data-eng", "retries": 2, "retry_delay": timedelta(minutes=5),
-                  "on_failure_callback": alert_on_failure},
+    default_args=dag_defaults(),
     params={"report_date": Param(None, type=["null", "string"], description="local day YYYY-MM-DD")},
     doc_md=__doc__,
 )

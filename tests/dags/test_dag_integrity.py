@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import time
+from datetime import timedelta
 
 import pytest
 from support.paths import ROOT
@@ -37,6 +39,9 @@ def test_conventions(dagbag, dag_id):
     for t in dag.tasks:
         assert t.owner and t.owner != "airflow", f"{dag_id}.{t.task_id} has no owner"
         assert t.retries >= 2, f"{dag_id}.{t.task_id} retries={t.retries}"
+        # a stuck task fails and retries; a failed one alerts; recovery fits in minutes, not hours
+        assert t.execution_timeout is not None and t.execution_timeout <= timedelta(minutes=30), t.task_id
+        assert t.retry_delay <= timedelta(minutes=1) and t.on_failure_callback, t.task_id
 
 
 def test_schedules(dagbag):
@@ -95,3 +100,25 @@ def test_dag_files_are_thin():
     for f in DAG_FILES:
         lines = [ln for ln in f.read_text().splitlines() if ln.strip()]
         assert len(lines) < 110, f"{f.name} has {len(lines)} lines: move logic into the listening package"
+
+
+@pytest.mark.parametrize(("every", "cron"), [("5", "*/5 * * * *"), ("15", "*/15 * * * *"), (None, "0 * * * *")])
+def test_the_ingest_schedule_is_configurable_down_to_five_minutes(every, cron):
+    code = ("import sys\nfrom airflow.dag_processing.dagbag import DagBag\n"
+            "bag = DagBag(dag_folder=sys.argv[1])\nassert not bag.import_errors, bag.import_errors\n"
+            "print(bag.dags['ingest_mentions'].timetable.expression)\n")
+    env = {k: v for k, v in os.environ.items() if k != "LISTENING_INGEST_EVERY_MINUTES"}
+    if every:
+        env["LISTENING_INGEST_EVERY_MINUTES"] = every
+    out = subprocess.run([sys.executable, "-c", code, str(ROOT / "dags" / "ingest_mentions.py")], env=env,
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip().splitlines()[-1] == cron
+
+
+def test_a_bad_ingest_schedule_is_a_clear_error(monkeypatch):
+    from listening.orchestration.defaults import ingest_cron
+
+    monkeypatch.setenv("LISTENING_INGEST_EVERY_MINUTES", "7")
+    with pytest.raises(ValueError, match="LISTENING_INGEST_EVERY_MINUTES='7': expected 5, 10, 15, 20, 30 or 60"):
+        ingest_cron()

@@ -19,6 +19,7 @@ embedded default below.
 | ``LISTENING_DEMO_URL`` | the demo server, for sources whose base_url is ``demo`` | none |
 | ``LISTENING_REPORT_RECIPIENTS`` | daily report recipients (``a@x, b@y``) | Airflow variable |
 | ``LISTENING_ALERT_RECIPIENTS`` | alert recipients | Airflow variable, then the report's |
+| ``LISTENING_INGEST_EVERY_MINUTES`` | minutes between ingest runs (5..60, a divisor of 60) | 60 |
 | ``LISTENING_LOAD_PATH`` | ``portable`` forces the portable bulk-load path | per dialect |
 | ``LISTENING_LOAD_PAUSE_AT`` / ``_MARKER`` / ``_SECONDS`` | test hook: pause a load at a step | off |
 """
