@@ -15,11 +15,12 @@ export AIRFLOW__LOGGING__BASE_LOG_FOLDER := $(CURDIR)/.airflow/logs
 export LISTENING_HOME := $(CURDIR)
 export PYTHONWARNINGS := ignore::DeprecationWarning,ignore::FutureWarning
 
-.PHONY: help setup airflow-init run test test-fast lint lock bench eval clean
+.PHONY: help setup airflow-init run airflow airflow-stop test test-fast lint lock bench eval clean
 
 help:
 	@echo "make run    - set up everything and run the pipeline on the bundled demo"
 	@echo "make test   - set up everything and run the test suite"
+	@echo "make airflow - a real Airflow here (UI on 127.0.0.1:8080); make airflow-stop ends it (FOREGROUND=1 to stay)"
 	@echo "make lint   - ruff check . and the import contracts (lint-imports)"
 	@echo "make lock   - re-resolve requirements.lock from pyproject.toml"
 	@echo "make bench  - naive vs project pipeline benchmark (BENCH_ARGS=...)"
@@ -44,6 +45,13 @@ airflow-init: setup
 
 run: airflow-init
 	$(BIN)/listening demo run
+
+# A real Airflow: api-server (UI + REST on 127.0.0.1:8080), scheduler, dag-processor, LocalExecutor.
+airflow: airflow-init
+	$(BIN)/listening airflow start $(if $(FOREGROUND),--foreground)
+
+airflow-stop:
+	@test -x $(BIN)/listening && $(BIN)/listening airflow stop || true
 
 test: setup
 	bash scripts/install_system_deps.sh

@@ -9,6 +9,7 @@
     listening warehouse init | counts | upgrade [--revision R] | grant-readonly ROLE [--password-env VAR]
     listening config check
     listening airflow-settings apply [FILE]
+    listening airflow start [--foreground] [--port 8080] | stop | status
     listening demo serve [--port N] | demo run [--days N]
 """
 
@@ -316,6 +317,53 @@ def cmd_airflow_settings(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_airflow(args: argparse.Namespace) -> int:
+    import time
+
+    from listening.orchestration import stack as st  # lazy: Airflow
+
+    home = Path(args.home or os.environ.get("AIRFLOW_HOME") or Path.cwd() / ".airflow").resolve()
+    s = st.Stack(home=home, api_port=args.port, demo_port=args.demo_port)
+    if args.action == "stop":
+        stopped = st.stop(s)
+        print(f"stopped: {', '.join(stopped) or 'nothing was running'}")
+        return 0
+    if args.action == "status":
+        if not s.state_file.exists():
+            print("not running")
+            return 1
+        print(s.state_file.read_text(encoding="utf-8"))
+        return 0
+    print(f"starting Airflow in {home} (logs in {home / 'logs'}) ...", flush=True)
+    try:
+        state = st.start(s)
+    except (RuntimeError, TimeoutError, OSError) as exc:
+        _err(str(exc))
+        return 1
+    print(f"Airflow UI: {state['api_url']}   login: {s.user} / {st.password(s)}")
+    print(f"demo sources: {state['demo_url']}; the DAGs are unpaused and run by their schedules")
+    if not args.foreground:
+        print("stop it with: make airflow-stop")
+        return 0
+    try:
+        while all(_alive(pid) for pid in state["pids"].values()):
+            time.sleep(2)
+        _err("a component exited: see the logs; stopping the others")
+        return 1
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        st.stop(s)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     if args.action == "serve":
         from listening.demo.server import serve_forever  # lazy: the demo world's data
@@ -390,6 +438,12 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("action", choices=["apply"])
     a.add_argument("file", nargs="?", default="airflow_settings.yaml")
 
+    af = sub.add_parser("airflow", help="a real Airflow here: api-server, scheduler, dag-processor (LocalExecutor)")
+    af.add_argument("action", choices=["start", "stop", "status"])
+    af.add_argument("--home", help="AIRFLOW_HOME (default: $AIRFLOW_HOME or ./.airflow)")
+    af.add_argument("--port", type=int, default=8080, help="the UI and REST API port (default 8080)")
+    af.add_argument("--demo-port", type=int, default=8765, help="the demo sources' port (default 8765)")
+    af.add_argument("--foreground", action="store_true", help="stay in the foreground; Ctrl-C stops everything")
     d = sub.add_parser("demo", help="the bundled demo: serve its sources, or run the whole pipeline on it")
     d.add_argument("action", choices=["serve", "run"])
     d.add_argument("--port", type=int, default=8765)
@@ -422,6 +476,8 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         if args.command == "airflow-settings":
             return cmd_airflow_settings(args)
+        if args.command == "airflow":
+            return cmd_airflow(args)
         if args.command == "demo":
             return cmd_demo(args)
     except ConfigError as exc:
