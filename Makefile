@@ -46,9 +46,11 @@ airflow-init: setup
 run: airflow-init
 	$(BIN)/listening demo run
 
-# A real Airflow: api-server (UI + REST on 127.0.0.1:8080), scheduler, dag-processor, LocalExecutor.
+# A real Airflow: api-server (UI + REST on 127.0.0.1:8080), scheduler, dag-processor, LocalExecutor;
+# queues day-wide ingest runs of the recorded demo days (BACKFILL_DAYS=0 to skip).
+BACKFILL_DAYS ?= 14
 airflow: airflow-init
-	$(BIN)/listening airflow start $(if $(FOREGROUND),--foreground)
+	$(BIN)/listening airflow start --backfill-days $(BACKFILL_DAYS) $(if $(FOREGROUND),--foreground)
 
 airflow-stop:
 	@test -x $(BIN)/listening && $(BIN)/listening airflow stop || true

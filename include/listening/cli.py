@@ -9,7 +9,8 @@
     listening warehouse init | counts | upgrade [--revision R] | grant-readonly ROLE [--password-env VAR]
     listening config check
     listening airflow-settings apply [FILE]
-    listening airflow start [--foreground] [--port 8080] | stop | status
+    listening airflow start [--foreground] [--port 8080] [--backfill-days N] | stop | status
+    listening airflow backfill [--first YYYY-MM-DD] [--days N]
     listening demo serve [--port N] | demo run [--days N]
 """
 
@@ -328,6 +329,12 @@ def cmd_airflow(args: argparse.Namespace) -> int:
         stopped = st.stop(s)
         print(f"stopped: {', '.join(stopped) or 'nothing was running'}")
         return 0
+    if args.action == "backfill":
+        day = date.fromisoformat(args.first) if args.first else None
+        with st.api_client(s) as api:
+            queued = st.backfill_days(api, day or _demo_first_day(), args.days)
+        print(f"queued {len(queued)} day-wide ingest_mentions run(s): {', '.join(queued) or '(all queued before)'}")
+        return 0
     if args.action == "status":
         if not s.state_file.exists():
             print("not running")
@@ -342,6 +349,11 @@ def cmd_airflow(args: argparse.Namespace) -> int:
         return 1
     print(f"Airflow UI: {state['api_url']}   login: {s.user} / {st.password(s)}")
     print(f"demo sources: {state['demo_url']}; the DAGs are unpaused and run by their schedules")
+    if args.backfill_days:
+        with st.api_client(s) as api:
+            queued = st.backfill_days(api, _demo_first_day(), args.backfill_days)
+        print(f"backfill: {len(queued)} day-wide ingest_mentions runs of the recorded demo queued "
+              f"(the scheduler works through them; watch the grid in the UI)")
     if not args.foreground:
         print("stop it with: make airflow-stop")
         return 0
@@ -354,6 +366,12 @@ def cmd_airflow(args: argparse.Namespace) -> int:
         return 0
     finally:
         st.stop(s)
+
+
+def _demo_first_day() -> date:
+    from listening.demo import WINDOW_START  # lazy: the demo package (a constant)
+
+    return WINDOW_START
 
 
 def _alive(pid: int) -> bool:
@@ -439,7 +457,11 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("file", nargs="?", default="airflow_settings.yaml")
 
     af = sub.add_parser("airflow", help="a real Airflow here: api-server, scheduler, dag-processor (LocalExecutor)")
-    af.add_argument("action", choices=["start", "stop", "status"])
+    af.add_argument("action", choices=["start", "stop", "status", "backfill"])
+    af.add_argument("--backfill-days", type=int, default=0,
+                    help="start: also queue day-wide ingest runs of the first N recorded demo days")
+    af.add_argument("--first", help="backfill: first local day (default: the demo's first day)")
+    af.add_argument("--days", type=int, default=14, help="backfill: how many days (default 14)")
     af.add_argument("--home", help="AIRFLOW_HOME (default: $AIRFLOW_HOME or ./.airflow)")
     af.add_argument("--port", type=int, default=8080, help="the UI and REST API port (default 8080)")
     af.add_argument("--demo-port", type=int, default=8765, help="the demo sources' port (default 8765)")

@@ -8,13 +8,12 @@ import time
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-import httpx
 import pytest
 from sqlalchemy import func, select
 from support.net import free_port
 
 from listening import warehouse as wh
-from listening.orchestration.stack import Stack, password, start, stop
+from listening.orchestration.stack import Stack, api_client, backfill_days, start, stop
 
 pytestmark = pytest.mark.slow
 SH = ZoneInfo("Asia/Shanghai")
@@ -47,12 +46,6 @@ def stack(tmp_path_factory):
         stop(s)
 
 
-def _client(stack: Stack) -> httpx.Client:
-    tok = httpx.post(f"{stack.api_url}/auth/token", json={"username": stack.user, "password": password(stack)},
-                     timeout=30).json()["access_token"]
-    return httpx.Client(base_url=f"{stack.api_url}/api/v2", headers={"Authorization": f"Bearer {tok}"}, timeout=30)
-
-
 def _wait(pred, timeout: float, what: str):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -64,14 +57,16 @@ def _wait(pred, timeout: float, what: str):
 
 
 def test_ingest_through_the_rest_api_triggers_the_asset_chain_and_matches_dag_test(stack, dags, monkeypatch):
-    api = _client(stack)
+    api = api_client(stack)
     ids = _wait(lambda: {d["dag_id"] for d in api.get("/dags").json()["dags"]} >= {
         "ingest_mentions", "build_marts", "send_alerts"} or None, 120, "the dag-processor to parse the DAGs")
     assert ids
     assert all(not d["is_paused"] for d in api.get("/dags").json()["dags"])  # up and running by their schedules
-    r = api.post("/dags/ingest_mentions/dagRuns", json={"logical_date": None, "conf": CONF})
-    assert r.status_code == 200, r.text
-    run_id = r.json()["dag_run_id"]
+    # a day-wide backfill run, queued through the scheduler (what `make airflow` does for the demo days)
+    assert backfill_days(api, DAY.astimezone(SH).date(), 1, SH) == ["day__2026-11-03"]
+    assert backfill_days(api, DAY.astimezone(SH).date(), 1, SH) == []  # already queued: not twice
+    run_id = "day__2026-11-03"
+    assert api.get(f"/dags/ingest_mentions/dagRuns/{run_id}").json()["conf"] == CONF
     state = _wait(lambda: (s := api.get(f"/dags/ingest_mentions/dagRuns/{run_id}").json()["state"])
                   in ("success", "failed") and s, 600, "the ingest run")
     tis = {t["task_id"]: t["state"] for t in api.get(f"/dags/ingest_mentions/dagRuns/{run_id}/taskInstances")

@@ -22,11 +22,14 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
 
+from listening.config import load_config
+from listening.core.model import iso, local_day_bounds
 from listening.core.settings import project_root
 
 HEARTBEAT_TIMEOUT_S = 90  # a task whose process died is noticed after this (Airflow's default: 300)
@@ -192,3 +195,33 @@ def stop(stack: Stack, grace: float = 15) -> list[str]:
             os.waitpid(pid, os.WNOHANG)
     stack.state_file.unlink(missing_ok=True)
     return stopped
+
+
+# ---- driving it through the REST API v2 ----------------------------------------------------------------
+def api_client(stack: Stack, timeout: float = 30) -> httpx.Client:
+    """A client of ``/api/v2`` with a bearer token from ``POST /auth/token``."""
+    r = httpx.post(f"{stack.api_url}/auth/token", json={"username": stack.user, "password": password(stack)},
+                   timeout=timeout)
+    r.raise_for_status()
+    return httpx.Client(base_url=f"{stack.api_url}/api/v2", timeout=timeout,
+                        headers={"Authorization": f"Bearer {r.json()['access_token']}"})
+
+
+def backfill_days(api: httpx.Client, first: date, days: int, tz: Any = None) -> list[str]:
+    """Queue one ``ingest_mentions`` run per local day (a day-wide window in the run's params), through
+    the scheduler: hourly runs would cost Airflow's per-task start-up 24 times a day.  Idempotent: a
+    day already queued (run id ``day__<day>``) is not queued again.  Returns the run ids queued."""
+    tz = tz or load_config().tz
+    queued = []
+    for i in range(days):
+        day = first + timedelta(days=i)
+        start, end = local_day_bounds(day, tz)
+        run_id = f"day__{day.isoformat()}"  # "backfill__" is Airflow's own prefix
+        r = api.post("/dags/ingest_mentions/dagRuns", json={
+            "dag_run_id": run_id, "logical_date": None,
+            "conf": {"window_start": iso(start), "window_end": iso(end)}})
+        if r.status_code == 409:  # queued by an earlier start
+            continue
+        r.raise_for_status()
+        queued.append(run_id)
+    return queued
