@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from listening.config import brands
 from listening.config.alerts import AlertConfig
 from listening.config.brands import (
     FALLBACK_POOL,
@@ -28,6 +27,7 @@ from listening.config.brands import (
 )
 from listening.core.errors import ConfigError
 from listening.core.settings import default_config_path, project_root
+from listening.sources.registry import connectors, source_kinds
 
 __all__ = ["FALLBACK_POOL", "SECOND_STAGE_KINDS", "SOURCE_KINDS", "AlertConfig", "Brand", "Config", "ConfigError",
            "SentimentThresholds", "Source", "config_timezone", "crawl_group_key", "crawl_groups",
@@ -35,6 +35,9 @@ __all__ = ["FALLBACK_POOL", "SECOND_STAGE_KINDS", "SOURCE_KINDS", "AlertConfig",
 
 
 def __getattr__(name: str) -> Any:
-    if name in ("SOURCE_KINDS", "SECOND_STAGE_KINDS"):  # what the connectors declare, found on first use
-        return getattr(brands, name)
+    # the kinds are what the connectors declare (listening.sources.registry), found on first use
+    if name == "SOURCE_KINDS":
+        return source_kinds()
+    if name == "SECOND_STAGE_KINDS":
+        return frozenset(k for k, cls in connectors().items() if cls.crawl_stage == "after")
     raise AttributeError(name)

@@ -23,16 +23,6 @@ from listening.core.errors import ConfigError
 from listening.core.settings import default_config_path
 from listening.sources.registry import connector_class, connectors, source_kinds
 
-
-def __getattr__(name: str) -> Any:
-    # the kinds are what the connectors declare (listening.sources.registry), not a list kept here
-    if name == "SOURCE_KINDS":
-        return source_kinds()
-    if name == "SECOND_STAGE_KINDS":
-        return frozenset(k for k, cls in connectors().items() if cls.crawl_stage == "after")
-    raise AttributeError(name)
-
-
 # Airflow pool names (the pool of a source's crawl tasks); default "listening_<source id>"
 POOL_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,200}$")
 _ID_RE = re.compile(r"^[a-z][a-z0-9_]{0,39}$")

@@ -65,8 +65,3 @@ def fail_fast_with(base: type[BaseException]) -> None:
     """Make every :class:`FailFast` raised from now on also an instance of ``base`` (idempotent)."""
     global _fail_fast_base
     _fail_fast_base = base
-
-
-def fail_fast_variant(cls: type[FailFast] = BatchRejected) -> type | None:
-    """The class a raised ``cls`` becomes, when :func:`fail_fast_with` was called."""
-    return _variant(cls, _fail_fast_base) if _fail_fast_base is not None else None

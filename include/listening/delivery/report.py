@@ -39,7 +39,7 @@ from listening.core.model import date_key, local_day_bounds
 from listening.core.settings import default_reports_dir, project_root
 from listening.delivery.alerts import open_alerts_for_day
 from listening.delivery.charts import brand_chart
-from listening.delivery.email import new_message, send
+from listening.delivery.email import new_message, send, sender_of
 
 CHART_DAYS = 14
 AVG_DAYS = 7
@@ -427,7 +427,7 @@ def daily_report(engine: Any, config: Config, day: date, smtp: dict[str, Any] | 
     charts = make_charts(data)
     subject, html_mail, txt = render(data, {c.brand_id: f"cid:{c.cid}" for c in charts})
     _s, html_file, _t = render(data, {c.brand_id: c.filename for c in charts})
-    sender = (smtp or {}).get("from_email", "listening@localhost")
+    sender = sender_of(smtp)
     msg = build_message(subject, html_mail, txt, sender, recipients, charts)
     out = out_dir or default_reports_dir()
     d = write_files(msg, html_file, txt, out, data["date"], charts)

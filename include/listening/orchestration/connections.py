@@ -4,8 +4,8 @@
 :class:`listening.core.settings.Settings` (warehouse URL, lake URL and S3 keys, per-source
 cookies/headers).  Order: ``LISTENING_*`` env var, then the Airflow connection, then the embedded
 default.  Also the SMTP connection (``listening_smtp``) and the alert webhook (``listening_webhook``).
-Airflow is imported inside the functions: the CLI uses these without paying for Airflow's import
-when no connection is needed, and the package still runs where Airflow is not installed.
+Airflow's ``Connection`` is imported inside :func:`get_connection`, which answers None where the
+task SDK is not available.
 """
 
 from __future__ import annotations

@@ -38,8 +38,8 @@ class Scorer:
     def __init__(self, model_path: str | os.PathLike[str] | None = None, engine: str = "auto"):
         if model_path:
             self.model_source = "argument"
-        elif sentiment_model_override():
-            model_path, self.model_source = sentiment_model_override(), "environment"
+        elif override := sentiment_model_override():
+            model_path, self.model_source = override, "environment"
         else:
             model_path = active_model_path()
             self.model_source = "registry" if model_path else "stock"
