@@ -47,9 +47,10 @@ run: airflow-init
 	$(BIN)/listening demo run
 
 # A real Airflow: api-server (UI + REST on 127.0.0.1:8080), scheduler, dag-processor, LocalExecutor;
-# queues day-wide ingest runs of the recorded demo days (BACKFILL_DAYS=0 to skip).
+# migrates the metadata DB, applies airflow_settings.yaml, then queues day-wide ingest runs of the
+# recorded demo days (BACKFILL_DAYS=0 to skip).
 BACKFILL_DAYS ?= 14
-airflow: airflow-init
+airflow: setup
 	$(BIN)/listening airflow start --backfill-days $(BACKFILL_DAYS) $(if $(FOREGROUND),--foreground)
 
 airflow-stop:
